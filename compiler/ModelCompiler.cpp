@@ -1,0 +1,346 @@
+//===- ModelCompiler.cpp - From a model file to a runnable step -----------===//
+
+#include "compiler/ModelCompiler.h"
+
+#include "compiler/ConfigImporter.h"
+#include "compiler/InitAll.h"
+#include "dialect/InfiniOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <mutex>
+
+using namespace mlir;
+using namespace infini;
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+infini::loadModel(llvm::StringRef path, MLIRContext &context) {
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!file)
+    return makeError(path + ": cannot open: " + file.getError().message());
+  if (path.ends_with(".json"))
+    return importModelConfig((*file)->getBuffer(), path, &context);
+  if (!path.ends_with(".mlir"))
+    return makeError(path + ": expected a model config (.json) or an infini "
+                            "model (.mlir)");
+
+  // Collect the parser's and verifier's diagnostics into one line each.
+  std::string diagnostics;
+  llvm::raw_string_ostream diagnosticStream(diagnostics);
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diagnostic) {
+    if (!diagnostics.empty())
+      diagnosticStream << "; ";
+    if (auto fileLoc = dyn_cast<FileLineColLoc>(diagnostic.getLocation()))
+      diagnosticStream << fileLoc.getLine() << ":" << fileLoc.getColumn()
+                       << ": ";
+    diagnosticStream << diagnostic.str();
+    return success();
+  });
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return makeError(path + ":" + diagnostics);
+  return module;
+}
+
+/// The runtime's element type for `type`, if it can cross the boundary.
+static std::optional<rt::ElementType> elementTypeOf(Type type) {
+  if (type.isF32())
+    return rt::ElementType::F32;
+  if (type.isSignlessInteger(32))
+    return rt::ElementType::I32;
+  if (type.isSignlessInteger(64))
+    return rt::ElementType::I64;
+  return std::nullopt;
+}
+
+/// Describes one argument or result of the step function.
+static llvm::Expected<rt::ArgSpec>
+describeValue(Type type, DictionaryAttr attrs, bool isResult, unsigned index,
+              llvm::StringRef where) {
+  std::string what = (isResult ? "result #" : "argument #") +
+                     std::to_string(index) + " of " + where.str();
+  rt::ArgSpec spec;
+  auto name = [&](StringRef attrName) -> std::optional<std::string> {
+    if (!attrs)
+      return std::nullopt;
+    if (auto text = attrs.getAs<StringAttr>(attrName))
+      return text.str();
+    return std::nullopt;
+  };
+  auto has = [&](StringRef attrName) { return attrs && attrs.get(attrName); };
+
+  if (!isResult && has(kInputAttr)) {
+    spec.role = rt::ArgRole::Input;
+    spec.name = "input";
+  } else if (!isResult && has(kPositionAttr)) {
+    spec.role = rt::ArgRole::Position;
+    spec.name = "position";
+  } else if (!isResult && has(kValidLengthAttr)) {
+    spec.role = rt::ArgRole::ValidLength;
+    spec.name = "valid_length";
+  } else if (std::optional<std::string> weight = name(kWeightAttr);
+             weight && !isResult) {
+    spec.role = rt::ArgRole::Weight;
+    spec.name = *weight;
+  } else if (std::optional<std::string> state = name(kStateAttr)) {
+    spec.role = isResult ? rt::ArgRole::StateOut : rt::ArgRole::StateIn;
+    spec.name = *state;
+  } else if (isResult && has(kOutputAttr)) {
+    spec.role = rt::ArgRole::Output;
+    spec.name = "output";
+  } else {
+    return makeError(what + " has no binding attribute (" +
+                     (isResult ? "infini.output or infini.state"
+                               : "infini.input, infini.position, "
+                                 "infini.valid_length, infini.state or "
+                                 "infini.weight") +
+                     ")");
+  }
+
+  bool scalar = spec.role == rt::ArgRole::Position ||
+                spec.role == rt::ArgRole::ValidLength;
+  if (scalar) {
+    if (!type.isSignlessInteger(64))
+      return makeError(what + " ('" + spec.name + "') must be i64");
+    spec.elementType = rt::ElementType::I64;
+    return spec;
+  }
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  std::optional<rt::ElementType> elementType =
+      tensorType ? elementTypeOf(tensorType.getElementType()) : std::nullopt;
+  if (!elementType)
+    return makeError(what + " ('" + spec.name +
+                     "') must be a ranked tensor of f32, i32 or i64");
+  spec.elementType = *elementType;
+  bool batched = spec.role != rt::ArgRole::Weight;
+  for (auto [dim, size] : llvm::enumerate(tensorType.getShape())) {
+    if (ShapedType::isDynamic(size) && !(batched && dim == 0))
+      return makeError(what + " ('" + spec.name +
+                       "') may only have a dynamic batch dimension");
+    spec.shape.push_back(ShapedType::isDynamic(size) ? rt::kDynamicDim : size);
+  }
+  return spec;
+}
+
+llvm::Expected<std::vector<rt::ArgSpec>>
+infini::describeStep(ModuleOp module, llvm::StringRef filename) {
+  SmallVector<func::FuncOp> steps;
+  module.walk([&](func::FuncOp func) {
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      if (func.getArgAttr(i, kInputAttr)) {
+        steps.push_back(func);
+        break;
+      }
+  });
+  if (steps.size() != 1)
+    return makeError(filename + ": expected exactly one function with an "
+                                "infini.input argument, found " +
+                     llvm::Twine(steps.size()));
+  func::FuncOp step = steps.front();
+  std::string where = "@" + step.getSymName().str();
+  std::vector<rt::ArgSpec> specs;
+  for (unsigned i = 0, e = step.getNumArguments(); i < e; ++i) {
+    llvm::Expected<rt::ArgSpec> spec =
+        describeValue(step.getArgumentTypes()[i], step.getArgAttrDict(i),
+                      /*isResult=*/false, i, where);
+    if (!spec)
+      return makeError(filename + ": " + llvm::toString(spec.takeError()));
+    specs.push_back(std::move(*spec));
+  }
+  for (unsigned i = 0, e = step.getNumResults(); i < e; ++i) {
+    llvm::Expected<rt::ArgSpec> spec =
+        describeValue(step.getResultTypes()[i], step.getResultAttrDict(i),
+                      /*isResult=*/true, i, where);
+    if (!spec)
+      return makeError(filename + ": " + llvm::toString(spec.takeError()));
+    specs.push_back(std::move(*spec));
+  }
+
+  // Exactly one of each of input, position, valid length and output; every
+  // state read is written back with the same shape, and vice versa.
+  auto count = [&](rt::ArgRole role) {
+    return llvm::count_if(specs,
+                          [&](const rt::ArgSpec &s) { return s.role == role; });
+  };
+  for (auto [role, label] :
+       {std::pair{rt::ArgRole::Input, "infini.input argument"},
+        std::pair{rt::ArgRole::Position, "infini.position argument"},
+        std::pair{rt::ArgRole::ValidLength, "infini.valid_length argument"},
+        std::pair{rt::ArgRole::Output, "infini.output result"}})
+    if (count(role) != 1)
+      return makeError(filename + ": " + where + " needs exactly one " + label);
+  for (const rt::ArgSpec &spec : specs) {
+    if (spec.role != rt::ArgRole::StateIn && spec.role != rt::ArgRole::StateOut)
+      continue;
+    rt::ArgRole partnerRole = spec.role == rt::ArgRole::StateIn
+                                  ? rt::ArgRole::StateOut
+                                  : rt::ArgRole::StateIn;
+    auto partner = llvm::find_if(specs, [&](const rt::ArgSpec &other) {
+      return other.role == partnerRole && other.name == spec.name;
+    });
+    if (partner == specs.end() || partner->shape != spec.shape)
+      return makeError(filename + ": state '" + spec.name + "' of " + where +
+                       " must be both an argument and a result, of one type");
+  }
+  return specs;
+}
+
+/// Writes `module` to `directory/name`, reporting failures as errors.
+static llvm::Error dumpModule(Operation *module, llvm::StringRef directory,
+                              llvm::StringRef name) {
+  llvm::SmallString<256> path(directory);
+  llvm::sys::path::append(path, name);
+  std::string errorMessage;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      openOutputFile(path, &errorMessage);
+  if (!output)
+    return makeError(path + ": " + errorMessage);
+  module->print(output->os());
+  output->keep();
+  return llvm::Error::success();
+}
+
+llvm::Error infini::lowerToLLVMDialect(ModuleOp module,
+                                       const CompileOptions &options) {
+  // The stages are written as textual pipelines of registered passes.
+  static std::once_flag registerOnce;
+  std::call_once(registerOnce, registerAllPasses);
+  CPUPipelineOptions pipelineOptions;
+  pipelineOptions.vectorize = options.vectorize;
+  using StageBuilder = void (*)(OpPassManager &, const CPUPipelineOptions &);
+  const std::pair<const char *, StageBuilder> stages[] = {
+      {"1-linalg.mlir", buildInfiniToLinalgPipeline},
+      {"2-loops.mlir", buildLinalgToLoopsPipeline},
+      {"3-llvm.mlir", buildLoopsToLLVMPipeline}};
+
+  bool dump = !options.dumpDirectory.empty();
+  if (dump) {
+    if (std::error_code error =
+            llvm::sys::fs::create_directories(options.dumpDirectory))
+      return makeError(options.dumpDirectory + ": " + error.message());
+    if (llvm::Error error =
+            dumpModule(module, options.dumpDirectory, "0-infini.mlir"))
+      return error;
+  }
+  std::string diagnostics;
+  llvm::raw_string_ostream diagnosticStream(diagnostics);
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
+    diagnosticStream << (diagnostics.empty() ? "" : "; ") << d.str();
+    return success();
+  });
+  for (auto [fileName, buildStage] : stages) {
+    PassManager pm(module.getContext());
+    buildStage(pm, pipelineOptions);
+    if (failed(pm.run(module)))
+      return makeError("lowering failed in stage " + llvm::Twine(fileName) +
+                       ": " + diagnostics);
+    if (dump)
+      if (llvm::Error error =
+              dumpModule(module, options.dumpDirectory, fileName))
+        return error;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<rt::StepFunction>
+infini::compileModel(ModuleOp module, llvm::StringRef filename,
+                     const CompileOptions &options, CompileTimings *timings) {
+  using Clock = std::chrono::steady_clock;
+  llvm::Expected<std::vector<rt::ArgSpec>> specs =
+      describeStep(module, filename);
+  if (!specs)
+    return specs.takeError();
+  std::string stepName;
+  module.walk([&](func::FuncOp func) {
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      if (func.getArgAttr(i, kInputAttr))
+        stepName = func.getSymName().str();
+  });
+
+  auto loweringStart = Clock::now();
+  if (llvm::Error error = lowerToLLVMDialect(module, options))
+    return makeError(filename + ": " + llvm::toString(std::move(error)));
+  auto jitStart = Clock::now();
+
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  registerLLVMTranslations(*module.getContext());
+  llvm::Expected<llvm::orc::JITTargetMachineBuilder> machineBuilder =
+      llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder)
+    return machineBuilder.takeError();
+  machineBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> targetMachine =
+      machineBuilder->createTargetMachine();
+  if (!targetMachine)
+    return targetMachine.takeError();
+
+  auto optimize = makeOptimizingTransformer(3, 0, targetMachine->get());
+  std::string dumpDirectory = options.dumpDirectory;
+  auto transformer = [&](llvm::Module *llvmModule) -> llvm::Error {
+    if (llvm::Error error = optimize(llvmModule))
+      return error;
+    if (dumpDirectory.empty())
+      return llvm::Error::success();
+    llvm::SmallString<256> path(dumpDirectory);
+    llvm::sys::path::append(path, "4-optimized.ll");
+    std::error_code errorCode;
+    llvm::raw_fd_ostream output(path, errorCode);
+    if (errorCode)
+      return makeError(path + ": " + errorCode.message());
+    llvmModule->print(output, nullptr);
+    return llvm::Error::success();
+  };
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  llvm::StringRef sharedLibraries[] = {INFINI_C_RUNNER_UTILS};
+  engineOptions.sharedLibPaths = sharedLibraries;
+  auto engine = ExecutionEngine::create(module, engineOptions,
+                                        std::move(*targetMachine));
+  if (!engine)
+    return makeError(filename + ": JIT compilation failed: " +
+                     llvm::toString(engine.takeError()));
+  auto invoke = (*engine)->lookupPacked("_mlir_ciface_" + stepName);
+  if (!invoke)
+    return makeError(filename + ": JIT compilation failed: " +
+                     llvm::toString(invoke.takeError()));
+  if (timings) {
+    std::chrono::duration<double> lowering = jitStart - loweringStart;
+    std::chrono::duration<double> jit = Clock::now() - jitStart;
+    timings->lowering = lowering.count();
+    timings->jit = jit.count();
+  }
+
+  rt::StepFunction step;
+  step.invoke = *invoke;
+  step.args = std::move(*specs);
+  step.owner = std::shared_ptr<ExecutionEngine>(std::move(*engine));
+  return step;
+}

@@ -1,0 +1,136 @@
+//===- LoweringUtils.cpp - Builders shared by the infini lowerings --------===//
+
+#include "passes/LowerToLinalg/LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+
+namespace infini::lowering {
+
+SmallVector<OpFoldResult> sizesOf(OpBuilder &b, Location loc, Value tensor) {
+  return tensor::getMixedSizes(b, loc, tensor);
+}
+
+Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+                  Type elementType) {
+  return tensor::EmptyOp::create(b, loc, sizes, elementType);
+}
+
+Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
+  return arith::ConstantOp::create(b, loc, type, b.getFloatAttr(type, value));
+}
+
+Value filledTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+                   Type elementType, double value) {
+  Value empty = emptyTensor(b, loc, sizes, elementType);
+  Value fillValue = floatConstant(b, loc, elementType, value);
+  return linalg::FillOp::create(b, loc, fillValue, empty).getResult(0);
+}
+
+AffineMap projection(MLIRContext *ctx, unsigned rank, ArrayRef<unsigned> dims) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned dim : dims)
+    exprs.push_back(getAffineDimExpr(dim, ctx));
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
+Value buildElementwise(OpBuilder &b, Location loc, ValueRange inputs,
+                       ArrayRef<AffineMap> inputMaps, Value init,
+                       BodyBuilder body) {
+  auto initType = cast<RankedTensorType>(init.getType());
+  unsigned rank = initType.getRank();
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, initType, inputs, init, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        linalg::YieldOp::create(nested, nestedLoc,
+                                body(nested, nestedLoc, args));
+      });
+  return generic.getResult(0);
+}
+
+Value buildReduction(OpBuilder &b, Location loc, unsigned numLoops,
+                     ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+                     Value init, AffineMap outputMap, BodyBuilder body) {
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(outputMap);
+  SmallVector<utils::IteratorType> iterators(numLoops,
+                                             utils::IteratorType::reduction);
+  for (AffineExpr expr : outputMap.getResults())
+    iterators[cast<AffineDimExpr>(expr).getPosition()] =
+        utils::IteratorType::parallel;
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), inputs, init, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        Value term = body(nested, nestedLoc, args);
+        Value sum = arith::AddFOp::create(nested, nestedLoc, args.back(), term);
+        linalg::YieldOp::create(nested, nestedLoc, sum);
+      });
+  return generic.getResult(0);
+}
+
+Value buildContraction(OpBuilder &b, Location loc, unsigned numLoops, Value lhs,
+                       ArrayRef<unsigned> lhsDims, Value rhs,
+                       ArrayRef<unsigned> rhsDims, Value init,
+                       ArrayRef<unsigned> outDims) {
+  MLIRContext *ctx = b.getContext();
+  // A named linalg.contract (not a generic) so that the vectorizer can turn
+  // its tiles into vector.contract ops directly.
+  ArrayAttr maps = b.getAffineMapArrayAttr(
+      {projection(ctx, numLoops, lhsDims), projection(ctx, numLoops, rhsDims),
+       projection(ctx, numLoops, outDims)});
+  return linalg::ContractOp::create(b, loc, TypeRange{init.getType()},
+                                    ValueRange{lhs, rhs}, ValueRange{init},
+                                    maps)
+      .getResult(0);
+}
+
+Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight) {
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  Type elementType = weightType.getElementType();
+  // [O, I] -> [I, O]: the contraction's innermost (output column) loop then
+  // walks the weight contiguously, which is what the vectorizer wants.
+  SmallVector<OpFoldResult> weightSizes = sizesOf(b, loc, weight);
+  Value transposedInit = emptyTensor(
+      b, loc, {weightSizes[1], weightSizes[0]}, elementType);
+  Value transposed =
+      linalg::TransposeOp::create(b, loc, weight, transposedInit,
+                                  ArrayRef<int64_t>{1, 0})
+          .getResult()[0];
+  SmallVector<OpFoldResult> xSizes = sizesOf(b, loc, x);
+  Value init = filledTensor(b, loc, {xSizes[0], xSizes[1], weightSizes[0]},
+                            elementType, 0.0);
+  // Loops (b, t, o, i).
+  return buildContraction(b, loc, 4, x, {0, 1, 3}, transposed, {3, 2}, init,
+                          {0, 1, 2});
+}
+
+Value sigmoid(OpBuilder &b, Location loc, Value x) {
+  Type type = x.getType();
+  Value one = floatConstant(b, loc, type, 1.0);
+  Value negated = arith::NegFOp::create(b, loc, x);
+  Value denominator =
+      arith::AddFOp::create(b, loc, one, math::ExpOp::create(b, loc, negated));
+  return arith::DivFOp::create(b, loc, one, denominator);
+}
+
+Value eluPlusOne(OpBuilder &b, Location loc, Value x) {
+  Type type = x.getType();
+  Value zero = floatConstant(b, loc, type, 0.0);
+  Value one = floatConstant(b, loc, type, 1.0);
+  Value positive =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, zero);
+  // exp(min(x, 0)) keeps the unselected branch finite for large x.
+  Value clamped = arith::MinimumFOp::create(b, loc, x, zero);
+  Value expBranch = math::ExpOp::create(b, loc, clamped);
+  Value linearBranch = arith::AddFOp::create(b, loc, x, one);
+  return arith::SelectOp::create(b, loc, positive, linearBranch, expBranch);
+}
+
+} // namespace infini::lowering

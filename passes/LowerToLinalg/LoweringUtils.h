@@ -1,0 +1,81 @@
+//===- LoweringUtils.h - Builders shared by the infini lowerings -*- C++ -*-===//
+//
+// Small builders for the linalg/tensor IR that every op family's lowering
+// emits: empty and zero-filled tensors shaped like a value, element-wise and
+// reduction generics, contractions, and scalar math helpers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef INFINI_PASSES_LOWERTOLINALG_LOWERINGUTILS_H
+#define INFINI_PASSES_LOWERTOLINALG_LOWERINGUTILS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace infini::lowering {
+
+using BodyBuilder =
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::ValueRange /*block arguments*/)>;
+
+/// The sizes of a ranked tensor value, dynamic ones read with tensor.dim.
+llvm::SmallVector<mlir::OpFoldResult> sizesOf(mlir::OpBuilder &b,
+                                              mlir::Location loc,
+                                              mlir::Value tensor);
+
+/// A tensor.empty of the given sizes.
+mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
+                        llvm::ArrayRef<mlir::OpFoldResult> sizes,
+                        mlir::Type elementType);
+
+/// A tensor of the given sizes filled with `value`.
+mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
+                         llvm::ArrayRef<mlir::OpFoldResult> sizes,
+                         mlir::Type elementType, double value);
+
+/// An f32 (or `type`) constant.
+mlir::Value floatConstant(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Type type, double value);
+
+/// The affine map (d0..d{rank-1}) -> (d{dims[0]}, d{dims[1]}, ...).
+mlir::AffineMap projection(mlir::MLIRContext *ctx, unsigned rank,
+                           llvm::ArrayRef<unsigned> dims);
+
+/// A linalg.generic over the iteration space of `init` (identity-indexed),
+/// with each input read through the matching map of `inputMaps`, all loops
+/// parallel. `body` gets the input elements then the output element.
+mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::ValueRange inputs,
+                             llvm::ArrayRef<mlir::AffineMap> inputMaps,
+                             mlir::Value init, BodyBuilder body);
+
+/// A linalg.generic that sums `body(inputs)` over the loops not in `outputMap`
+/// into `init` (whose existing values are accumulated onto).
+mlir::Value buildReduction(mlir::OpBuilder &b, mlir::Location loc,
+                           unsigned numLoops, mlir::ValueRange inputs,
+                           llvm::ArrayRef<mlir::AffineMap> inputMaps,
+                           mlir::Value init, mlir::AffineMap outputMap,
+                           BodyBuilder body);
+
+/// A multiply-accumulate contraction `init[out] += lhs[lhsDims] * rhs[rhsDims]`
+/// over `numLoops` loops; loops absent from `outDims` are reductions.
+mlir::Value buildContraction(mlir::OpBuilder &b, mlir::Location loc,
+                             unsigned numLoops, mlir::Value lhs,
+                             llvm::ArrayRef<unsigned> lhsDims, mlir::Value rhs,
+                             llvm::ArrayRef<unsigned> rhsDims, mlir::Value init,
+                             llvm::ArrayRef<unsigned> outDims);
+
+/// `y[b, t, o] = sum_i x[b, t, i] * w[o, i]` (an nn.Linear projection). The
+/// weight is transposed once so the contraction reads it row by row.
+mlir::Value buildLinear(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                        mlir::Value weight);
+
+/// sigmoid(x) = 1 / (1 + exp(-x)).
+mlir::Value sigmoid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+/// elu(x) + 1: x + 1 for x > 0, exp(x) otherwise (always positive).
+mlir::Value eluPlusOne(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+
+} // namespace infini::lowering
+
+#endif // INFINI_PASSES_LOWERTOLINALG_LOWERINGUTILS_H

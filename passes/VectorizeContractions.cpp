@@ -1,0 +1,112 @@
+//===- VectorizeContractions.cpp - Register-tile and vectorize matmuls ----===//
+//
+// Every matrix product of the lowered model (projections, attention's value
+// contraction, memory reads and writes) is a linalg contraction. Each is
+// tiled so one tile is a register block (rows x columns of the output, a
+// slice of the reduction) and vectorized into a vector.contract. Batch-like
+// loops get tile 1, which also makes a dynamic batch harmless.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace infini {
+#define GEN_PASS_DEF_VECTORIZECONTRACTIONS
+#include "passes/Passes.h.inc"
+} // namespace infini
+
+using namespace mlir;
+
+namespace {
+
+/// The largest divisor of `size` that is at most `target`.
+int64_t largestDivisorAtMost(int64_t size, int64_t target) {
+  for (int64_t candidate = std::min(size, target); candidate > 1; --candidate)
+    if (size % candidate == 0)
+      return candidate;
+  return 1;
+}
+
+/// Whether the column loop `n` is the innermost, contiguous dimension of the
+/// output and of the operand that carries it, so a tile's columns are one
+/// vector load/store rather than a gather.
+bool columnsAreContiguous(linalg::LinalgOp op, unsigned n) {
+  auto isInnermost = [&](OpOperand &operand) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    return map.getNumResults() > 0 &&
+           map.getResults().back() == getAffineDimExpr(n, op.getContext());
+  };
+  if (!isInnermost(op.getDpsInitsMutable()[0]))
+    return false;
+  return llvm::any_of(op.getDpsInputOperands(),
+                      [&](OpOperand *operand) { return isInnermost(*operand); });
+}
+
+struct VectorizeContractionsPass
+    : public infini::impl::VectorizeContractionsBase<
+          VectorizeContractionsPass> {
+  using VectorizeContractionsBase::VectorizeContractionsBase;
+
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> contractions;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (op.hasPureTensorSemantics() && op.getNumDpsInits() == 1 &&
+          linalg::isaContractionOpInterface(op))
+        contractions.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : contractions)
+      if (failed(tileAndVectorize(rewriter, op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op) {
+    FailureOr<linalg::ContractionDimensions> dims =
+        linalg::inferContractionDims(op);
+    if (failed(dims) || dims->m.empty() || dims->n.empty())
+      return success();
+    unsigned row = dims->m.back(), column = dims->n.back();
+    if (!columnsAreContiguous(op, column))
+      return success();
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    // Only the register block's loops need static sizes; every other loop
+    // is tiled by 1.
+    for (unsigned loop : {row, column})
+      if (ShapedType::isDynamic(ranges[loop]))
+        return success();
+    SmallVector<int64_t> tileSizes(ranges.size(), 1);
+    tileSizes[row] = largestDivisorAtMost(ranges[row], rowTile);
+    tileSizes[column] = largestDivisorAtMost(ranges[column], columnTile);
+    for (unsigned loop : dims->k)
+      if (!ShapedType::isDynamic(ranges[loop]))
+        tileSizes[loop] = largestDivisorAtMost(ranges[loop], reductionTile);
+
+    scf::SCFTilingOptions options;
+    options.setTileSizes(getAsIndexOpFoldResult(&getContext(), tileSizes));
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled))
+      return op.emitError("failed to tile contraction");
+    rewriter.replaceOp(op, tiled->replacements);
+
+    Operation *tile = tiled->tiledOps.back();
+    rewriter.setInsertionPoint(tile);
+    FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(
+        rewriter, tile, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
+        /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
+        /*assumeDynamicDimsMatchVecSizes=*/false,
+        /*createNamedContraction=*/true);
+    if (failed(vectorized))
+      return success(); // The tile stays a (scalar) linalg op.
+    rewriter.replaceOp(tile, vectorized->replacements);
+    return success();
+  }
+};
+
+} // namespace

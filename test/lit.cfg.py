@@ -1,0 +1,27 @@
+# -*- Python -*-
+# lit configuration of the infini test suite: FileCheck tests of the dialect,
+# passes and tools, and end-to-end numerical tests against a float64
+# reference (they need a Python with numpy and torch).
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "INFINI"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test", ".json"]
+config.excludes = ["configs", "reference", "runtime", "inputs", "Inputs",
+                   "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.infini_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.infini_tools_dir, append_path=True)
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(
+    ("%reference", os.path.join(config.test_source_root, "reference")))
+
+llvm_config.add_tool_substitutions(
+    ["infini-opt", "infini-run", "infini-translate"], [config.infini_tools_dir])
