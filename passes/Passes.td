@@ -28,7 +28,9 @@ def VectorizeContractions : Pass<"infini-vectorize-contractions", "mlir::func::F
     Tiles every `linalg` contraction (batch dimensions by 1, the output rows
     and columns into a register tile, the reduction by `reduction-tile`) and
     vectorizes each tile into a `vector.contract`, which later lowers to
-    outer products (FMAs) over the register tile. Tile sizes that do not
+    outer products (FMAs) over the register tile. Followed by upstream
+    `loop-invariant-subset-hoisting`, the accumulator tile becomes a vector
+    carried through the reduction loop, i.e. it stays in registers. Tile sizes that do not
     divide a dimension fall back to the largest divisor below them, so every
     tile is full and no masking is needed.
   }];
@@ -46,14 +48,13 @@ def VectorizeContractions : Pass<"infini-vectorize-contractions", "mlir::func::F
   ];
 }
 
-def HoistVectorTransfers : Pass<"infini-hoist-vector-transfers", "mlir::func::FuncOp"> {
-  let summary = "Keep register-tile accumulators in registers across reduction loops";
+def EraseSelfCopies : Pass<"infini-erase-self-copies", "mlir::func::FuncOp"> {
+  let summary = "Erase buffer copies whose source and target are the same view";
   let description = [{
-    On bufferized code: folds subviews into vector transfers, hoists loop
-    invariants and then the read/write pair of each accumulator out of the
-    reduction loop, so a tile's accumulator stays in vector registers.
+    After bufferization, every tile of a tiled loop nest writes its result
+    back with a `memref.copy` from a subview to the same subview. The copy is
+    a no-op; erasing it keeps tile loops free of runtime calls.
   }];
-  let dependentDialects = ["mlir::affine::AffineDialect", "mlir::vector::VectorDialect"];
 }
 
 def ExportStep : Pass<"infini-export-step", "mlir::ModuleOp"> {

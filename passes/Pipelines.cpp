@@ -34,7 +34,8 @@ void infini::buildLinalgToLoopsPipeline(OpPassManager &pm,
                                         const CPUPipelineOptions &options) {
   addPasses(pm, "infini-export-step");
   if (options.vectorize)
-    addPasses(pm, "func.func(infini-vectorize-contractions),canonicalize,cse");
+    addPasses(pm, "func.func(infini-vectorize-contractions),canonicalize,cse,"
+                  "loop-invariant-subset-hoisting,canonicalize,cse");
   // Results become out-parameters so the step has one calling convention
   // for the JIT and ahead-of-time code: every argument a buffer or scalar.
   addPasses(pm,
@@ -46,9 +47,8 @@ void infini::buildLinalgToLoopsPipeline(OpPassManager &pm,
             "buffer-deallocation-simplification,"
             "bufferization-lower-deallocations,convert-bufferization-to-memref,"
             "canonicalize,cse");
-  if (options.vectorize)
-    addPasses(pm, "func.func(infini-hoist-vector-transfers)");
-  addPasses(pm, "func.func(convert-linalg-to-loops),canonicalize,cse");
+  addPasses(pm, "func.func(infini-erase-self-copies,convert-linalg-to-loops),"
+                "canonicalize,cse");
 }
 
 void infini::buildLoopsToLLVMPipeline(OpPassManager &pm,

@@ -122,7 +122,7 @@ int main(int argc, char **argv) {
   if (printTiming) {
     const infini::rt::RunStats &stats = session->lastRunStats();
     int64_t tokens = stats.tokens * session->batchSize();
-    llvm::errs() << llvm::format(
+    llvm::outs() << llvm::format(
         "lowering %.3f s, JIT %.3f s; %lld segments, %lld tokens in %.3f s "
         "(%.3f s in compiled code): %.1f tokens/s\n",
         compileTimings.lowering, compileTimings.jit,
