@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import compare  # noqa: E402
 import infini_reference  # noqa: E402
 import make_case  # noqa: E402
+import safetensors_io  # noqa: E402
 
 TOOL_TIMEOUT_S = 300
 
@@ -122,6 +123,12 @@ def main(argv=None):
             f"ids={args.ids if cfg.vocab_size else '-'} w={args.weight_dtype} "
             f"seed={args.seed}" + (f" split={args.split}" if cuts else ""))
 
+    try:
+        tool = resolve_tool(args.infini_run)
+    except ToolFailure as e:
+        print(f"FAIL {name}: infini-run {e}")
+        return 1
+
     if args.workdir:
         work = os.path.abspath(args.workdir)
         os.makedirs(work, exist_ok=True)
@@ -130,8 +137,7 @@ def main(argv=None):
     f = lambda base: os.path.join(work, base)  # noqa: E731
 
     try:
-        tool = resolve_tool(args.infini_run)
-        stored, inputs = make_case.write_case(
+        _, inputs = make_case.write_case(
             config, args.batch, args.tokens, args.seed, f("W.safetensors"), f("in.npy"),
             args.ids, args.weight_dtype)
 
@@ -155,13 +161,14 @@ def main(argv=None):
             outputs.append(compare.load_npy(out))
             state_in = state_out
         got_state = compare.load_npz(state_in)
-        if len(outputs) > 1 and all(o.ndim == outputs[0].ndim for o in outputs):
-            got = np.concatenate(outputs, axis=1)
-        else:
-            got = outputs[0]
+        try:
+            got = np.concatenate(outputs, axis=1) if len(outputs) > 1 else outputs[0]
+        except ValueError:
+            raise compare.Mismatch("output: the runs' outputs do not concatenate: shapes "
+                                   f"{[list(o.shape) for o in outputs]}") from None
 
         # The reference, reading the files as written (the stored weight precision).
-        ref_weights = make_case.safetensors_io.read(f("W.safetensors"))
+        ref_weights = safetensors_io.read(f("W.safetensors"))
         ref_inputs = np.load(f("in.npy"), allow_pickle=False)
         if args.unaligned_split:
             ref_outs, ref_state = [], None
@@ -185,7 +192,8 @@ def main(argv=None):
         return 1
 
     worst = lines[0].split(": ", 1)[1]
-    print(f"PASS {name}: output {worst}; state ok ({len(lines) - 1} arrays)")
+    notes = "".join(f"; {line}" for line in lines if line.startswith("note:"))
+    print(f"PASS {name}: output {worst}; state ok ({len(ref_state)} arrays){notes}")
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
     return 0
