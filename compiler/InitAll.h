@@ -22,8 +22,8 @@ void registerAllDialects(mlir::DialectRegistry &registry);
 /// Registers every upstream pass and every infini pass and pipeline.
 void registerAllPasses();
 
-/// Registers the translations from the builtin and LLVM dialects to LLVM IR
-/// in `context` (what the JIT needs).
+/// Registers the translations from the builtin, LLVM and OpenMP dialects to
+/// LLVM IR in `context` (what the JIT needs).
 void registerLLVMTranslations(mlir::MLIRContext &context);
 
 } // namespace infini

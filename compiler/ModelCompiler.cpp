@@ -233,6 +233,7 @@ llvm::Error infini::lowerToLLVMDialect(ModuleOp module,
   std::call_once(registerOnce, registerAllPasses);
   CPUPipelineOptions pipelineOptions;
   pipelineOptions.vectorize = options.vectorize;
+  pipelineOptions.parallel = options.parallel;
   using StageBuilder = void (*)(OpPassManager &, const CPUPipelineOptions &);
   const std::pair<const char *, StageBuilder> stages[] = {
       {"1-linalg.mlir", buildInfiniToLinalgPipeline},
@@ -320,7 +321,8 @@ infini::compileModel(ModuleOp module, llvm::StringRef filename,
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  llvm::StringRef sharedLibraries[] = {INFINI_C_RUNNER_UTILS};
+  llvm::StringRef sharedLibraries[] = {INFINI_C_RUNNER_UTILS,
+                                       INFINI_OPENMP_RUNTIME};
   engineOptions.sharedLibPaths = sharedLibraries;
   auto engine = ExecutionEngine::create(module, engineOptions,
                                         std::move(*targetMachine));

@@ -42,6 +42,10 @@ struct CPUPipelineOptions
   Option<bool> vectorize{*this, "vectorize",
                          llvm::cl::desc("Tile and vectorize matrix products"),
                          llvm::cl::init(true)};
+  Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Run blocks of each matrix product on OpenMP threads"),
+      llvm::cl::init(true)};
 };
 
 /// infini dialect to linalg on tensors (the "linalg" stage).

@@ -25,7 +25,10 @@ def LowerToLinalg : Pass<"infini-lower-to-linalg", "mlir::ModuleOp"> {
 def VectorizeContractions : Pass<"infini-vectorize-contractions", "mlir::func::FuncOp"> {
   let summary = "Tile matrix-product contractions into register tiles and vectorize them";
   let description = [{
-    Tiles every `linalg` contraction (batch dimensions by 1, the output rows
+    With `parallel-rows` set, each contraction is first tiled into an
+    `scf.forall` over blocks of the output (batch by 1, `parallel-rows` x
+    `parallel-columns`), the unit of work of one thread. Then it tiles
+    every `linalg` contraction (batch dimensions by 1, the output rows
     and columns into a register tile, the reduction by `reduction-tile`) and
     vectorizes each tile into a `vector.contract`, which later lowers to
     outer products (FMAs) over the register tile. Followed by upstream
@@ -40,7 +43,11 @@ def VectorizeContractions : Pass<"infini-vectorize-contractions", "mlir::func::F
     Option<"columnTile", "column-tile", "int64_t", /*default=*/"32",
            "Columns of the output in one register tile">,
     Option<"reductionTile", "reduction-tile", "int64_t", /*default=*/"1",
-           "Reduction elements consumed per vector.contract">
+           "Reduction elements consumed per vector.contract">,
+    Option<"parallelRows", "parallel-rows", "int64_t", /*default=*/"0",
+           "Rows of the output per parallel task (0: no scf.forall level)">,
+    Option<"parallelColumns", "parallel-columns", "int64_t", /*default=*/"256",
+           "Columns of the output per parallel task">
   ];
   let dependentDialects = [
     "mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",

@@ -34,8 +34,10 @@ void infini::buildLinalgToLoopsPipeline(OpPassManager &pm,
                                         const CPUPipelineOptions &options) {
   addPasses(pm, "infini-export-step");
   if (options.vectorize)
-    addPasses(pm, "func.func(infini-vectorize-contractions),canonicalize,cse,"
-                  "loop-invariant-subset-hoisting,canonicalize,cse");
+    addPasses(pm, std::string("func.func(infini-vectorize-contractions{") +
+                      (options.parallel ? "parallel-rows=64" : "") +
+                      "}),canonicalize,cse,loop-invariant-subset-hoisting,"
+                      "canonicalize,cse");
   // Results become out-parameters so the step has one calling convention
   // for the JIT and ahead-of-time code: every argument a buffer or scalar.
   addPasses(pm,
@@ -47,20 +49,21 @@ void infini::buildLinalgToLoopsPipeline(OpPassManager &pm,
             "buffer-deallocation-simplification,"
             "bufferization-lower-deallocations,convert-bufferization-to-memref,"
             "canonicalize,cse");
-  addPasses(pm, "func.func(infini-erase-self-copies,convert-linalg-to-loops),"
-                "canonicalize,cse");
+  addPasses(pm, "func.func(infini-erase-self-copies,convert-linalg-to-loops,"
+                "scf-forall-to-parallel),canonicalize,cse");
 }
 
 void infini::buildLoopsToLLVMPipeline(OpPassManager &pm,
                                       const CPUPipelineOptions &) {
   addPasses(pm,
             "func.func(convert-vector-to-scf{full-unroll=1}),"
-            "lower-affine,convert-scf-to-cf,canonicalize,"
+            "convert-scf-to-openmp,canonicalize,lower-affine,convert-scf-to-cf,"
+            "canonicalize,"
             "expand-strided-metadata,lower-affine,"
             "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
             "finalize-memref-to-llvm,convert-math-to-llvm,"
             "convert-math-to-libm,convert-arith-to-llvm,convert-index-to-llvm,"
-            "convert-func-to-llvm,convert-cf-to-llvm,"
+            "convert-func-to-llvm,convert-cf-to-llvm,convert-openmp-to-llvm,"
             "convert-ub-to-llvm,reconcile-unrealized-casts,canonicalize,cse");
 }
 

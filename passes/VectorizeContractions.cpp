@@ -79,6 +79,37 @@ struct VectorizeContractionsPass
     for (unsigned loop : {row, column})
       if (ShapedType::isDynamic(ranges[loop]))
         return success();
+    Operation *target = op;
+    // Level 1 (optional): an scf.forall over blocks of the output, which the
+    // pipeline turns into an OpenMP parallel loop. Reductions stay inside.
+    if (parallelRows > 0) {
+      SmallVector<int64_t> blockSizes(ranges.size(), 0);
+      for (unsigned loop : dims->batch)
+        blockSizes[loop] = 1;
+      for (unsigned loop : dims->m)
+        blockSizes[loop] = loop == row ? largestDivisorAtMost(
+                                             ranges[row], parallelRows)
+                                       : 1;
+      for (unsigned loop : dims->n)
+        blockSizes[loop] =
+            loop == column ? largestDivisorAtMost(ranges[column],
+                                                  parallelColumns)
+                           : 1;
+      scf::SCFTilingOptions blockOptions;
+      blockOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      blockOptions.setTileSizes(
+          getAsIndexOpFoldResult(&getContext(), blockSizes));
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> blocked = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), blockOptions);
+      if (failed(blocked))
+        return op.emitError("failed to tile contraction into parallel blocks");
+      rewriter.replaceOp(op, blocked->replacements);
+      target = blocked->tiledOps.back();
+      ranges = cast<linalg::LinalgOp>(target).getStaticLoopRanges();
+    }
+
+    // Level 2: register tiles, each vectorized into one vector.contract.
     SmallVector<int64_t> tileSizes(ranges.size(), 1);
     tileSizes[row] = largestDivisorAtMost(ranges[row], rowTile);
     tileSizes[column] = largestDivisorAtMost(ranges[column], columnTile);
@@ -88,12 +119,12 @@ struct VectorizeContractionsPass
 
     scf::SCFTilingOptions options;
     options.setTileSizes(getAsIndexOpFoldResult(&getContext(), tileSizes));
-    rewriter.setInsertionPoint(op);
+    rewriter.setInsertionPoint(target);
     FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-        rewriter, cast<TilingInterface>(op.getOperation()), options);
+        rewriter, cast<TilingInterface>(target), options);
     if (failed(tiled))
       return op.emitError("failed to tile contraction");
-    rewriter.replaceOp(op, tiled->replacements);
+    rewriter.replaceOp(target, tiled->replacements);
 
     Operation *tile = tiled->tiledOps.back();
     rewriter.setInsertionPoint(tile);

@@ -11,7 +11,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 packages=(cmake ninja-build g++ python3 python3-numpy python3-torch
-          llvm-22-dev libmlir-22-dev mlir-22-tools
+          llvm-22-dev libmlir-22-dev mlir-22-tools libomp-22-dev
           zlib1g-dev nlohmann-json3-dev libgtest-dev)
 missing=()
 for package in "${packages[@]}"; do

@@ -25,3 +25,7 @@ config.substitutions.append(
 
 llvm_config.add_tool_substitutions(
     ["infini-opt", "infini-run", "infini-translate"], [config.infini_tools_dir])
+
+# lit runs tests in parallel on few cores: one OpenMP thread per tool process
+# avoids oversubscription (tests that need threads pass --num-threads).
+config.environment["OMP_NUM_THREADS"] = "1"

@@ -3,7 +3,7 @@
 // Usage:
 //   infini-run MODEL.json|MODEL.mlir --weights W.safetensors --input IN.npy
 //              --output OUT.npy [--state-in S.npz] [--state-out S.npz]
-//              [--dump-ir-dir DIR] [--time] [--vectorize=false]
+//              [--dump-ir-dir DIR] [--time] [--num-threads N] [--vectorize=false]
 //
 // Compiles the model's step function for the host CPU, binds the weights by
 // name, and streams the input through it segment by segment, carrying each
@@ -25,6 +25,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cstdlib>
+#include <string>
 
 namespace cl = llvm::cl;
 
@@ -57,6 +59,10 @@ static cl::opt<std::string>
 static cl::opt<bool> printTiming("time",
                                  cl::desc("Print compile and run times"),
                                  cl::cat(runCategory));
+static cl::opt<unsigned>
+    threadCount("num-threads",
+            cl::desc("Threads for the compiled code (default: all cores)"),
+            cl::value_desc("n"), cl::init(0), cl::cat(runCategory));
 static cl::opt<bool> vectorize("vectorize",
                                cl::desc("Tile and vectorize matrix products"),
                                cl::init(true), cl::cat(runCategory));
@@ -95,6 +101,10 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(module.takeError()));
   infini::CompileOptions options;
   options.vectorize = vectorize;
+  options.parallel = threadCount != 1;
+  // Read by the OpenMP runtime when the first parallel block starts.
+  if (threadCount > 0)
+    setenv("OMP_NUM_THREADS", std::to_string(threadCount).c_str(), 1);
   options.dumpDirectory = dumpDirectory;
   infini::CompileTimings compileTimings;
   auto step =

@@ -170,9 +170,9 @@ func.func @rope_interleaved_partial(%x: tensor<1x2x4x8xf32>, %offset: i64) -> te
 // The reversed cumulative sum over key columns.
 // CHECK: %[[P:.+]]:2 = scf.for {{.*}} -> (tensor<?x2x4xf32>, tensor<?x2x4x4xf32>)
 // CHECK: %[[COL:.+]] = tensor.extract_slice %[[G]][0, 0, 0, %{{.+}}] [%{{.+}}, 2, 4, 1] [1, 1, 1, 1] : tensor<?x2x4x4xf32> to tensor<?x2x4xf32>
-// CHECK: %[[RUN:.+]] = linalg.generic {{.*}} ins(%[[COL]] : tensor<?x2x4xf32>)
-// CHECK: %[[INS:.+]] = tensor.insert_slice %[[RUN]]
-// CHECK: scf.yield %[[RUN]], %[[INS]]
+// CHECK: %[[RUNNING:.+]] = linalg.generic {{.*}} ins(%[[COL]] : tensor<?x2x4xf32>)
+// CHECK: %[[INS:.+]] = tensor.insert_slice %[[RUNNING]]
+// CHECK: scf.yield %[[RUNNING]], %[[INS]]
 // z = q E
 // CHECK: %[[Z:.+]] = linalg.contract {{.*}} ins(%[[Q]], %[[E]] : tensor<?x2x4x8xf32>, tensor<8x3xf32>) outs(%{{.+}} : tensor<?x2x4x3xf32>)
 // CHECK: %[[BIAS:.+]] = linalg.generic {{.*}} ins(%[[P]]#1 : tensor<?x2x4x4xf32>)

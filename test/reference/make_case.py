@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import infini_reference  # noqa: E402
+import model_config  # noqa: E402
 import safetensors_io  # noqa: E402
 
 WEIGHT_DTYPES = {"f32": "F32", "f16": "F16", "bf16": "BF16"}
@@ -29,7 +29,7 @@ def make_weights(config, seed):
     """name -> float32 array for every weight SPEC names for `config`."""
     rng = np.random.default_rng([seed, 0])
     weights = {}
-    for name, shape in infini_reference.weight_shapes(config).items():
+    for name, shape in model_config.weight_shapes(config).items():
         normal = rng.standard_normal(shape)
         if name.endswith("norm.weight"):
             value = 1.0 + 0.1 * normal
@@ -43,7 +43,7 @@ def make_weights(config, seed):
 
 def make_input(config, batch, tokens, seed, ids="int64"):
     """Ids [B,N] (vocabulary models) or float32 hidden states [B,N,D]."""
-    c = infini_reference.Config(config)
+    c = model_config.Config(config)
     rng = np.random.default_rng([seed, 1])
     if c.vocab_size:
         return rng.integers(0, c.vocab_size, size=(batch, tokens)).astype(ids)

@@ -50,11 +50,11 @@ func.func @embedding_float_ids(%ids: tensor<2x8xf32>, %table: tensor<100x16xf32>
   return
 }
 
+// -----
+
 //===----------------------------------------------------------------------===//
 // infini.linear
 //===----------------------------------------------------------------------===//
-
-// -----
 
 func.func @linear_c1_input_rank(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>) {
   // expected-error @+1 {{'infini.linear' op (C1) expects input of shape [B, T, I], got 'tensor<8x16xf32>'}}
@@ -94,11 +94,11 @@ func.func @linear_c3_batch(%x: tensor<2x8x16xf32>, %w: tensor<32x16xf32>) {
   return
 }
 
+// -----
+
 //===----------------------------------------------------------------------===//
 // infini.split_heads
 //===----------------------------------------------------------------------===//
-
-// -----
 
 func.func @split_heads_c1_input_rank(%x: tensor<8x16xf32>) {
   // expected-error @+1 {{'infini.split_heads' op (C1) expects input of shape [B, T, H*Dh], got 'tensor<8x16xf32>'}}
@@ -138,11 +138,11 @@ func.func @split_heads_c2_dynamic_heads(%x: tensor<?x8x16xf32>) {
   return
 }
 
+// -----
+
 //===----------------------------------------------------------------------===//
 // infini.merge_heads
 //===----------------------------------------------------------------------===//
-
-// -----
 
 func.func @merge_heads_c1_input_rank(%x: tensor<?x8x16xf32>) {
   // BUG: the verifier tags this check (C2); merge-heads-tags.mlir (XFAIL)
@@ -170,11 +170,11 @@ func.func @merge_heads_c2_width(%x: tensor<?x4x8x4xf32>) {
   return
 }
 
+// -----
+
 //===----------------------------------------------------------------------===//
 // infini.rmsnorm
 //===----------------------------------------------------------------------===//
-
-// -----
 
 func.func @rmsnorm_c1_weight_rank(%x: tensor<?x8x16xf32>, %w: tensor<1x16xf32>) {
   // expected-error @+1 {{'infini.rmsnorm' op (C1) expects a rank-1 weight, got 'tensor<1x16xf32>'}}
@@ -206,11 +206,11 @@ func.func @rmsnorm_c3_negative_eps(%x: tensor<?x8x16xf32>, %w: tensor<16xf32>) {
   return
 }
 
+// -----
+
 //===----------------------------------------------------------------------===//
 // infini.swiglu
 //===----------------------------------------------------------------------===//
-
-// -----
 
 func.func @swiglu_c1_input_rank(%x: tensor<8x16xf32>, %wg: tensor<24x16xf32>,
                                 %wu: tensor<24x16xf32>, %wd: tensor<16x24xf32>) {
@@ -250,11 +250,11 @@ func.func @swiglu_c3_down(%x: tensor<?x8x16xf32>, %wg: tensor<24x16xf32>,
   return
 }
 
+// -----
+
 //===----------------------------------------------------------------------===//
 // infini.rope
 //===----------------------------------------------------------------------===//
-
-// -----
 
 func.func @rope_c1_rank(%x: tensor<?x8x16xf32>, %offset: i64) {
   // expected-error @+1 {{'infini.rope' op (C1) expects input of shape [B, H, T, Dh], got 'tensor<?x8x16xf32>'}}
@@ -321,18 +321,9 @@ func.func @rope_c4_scaling_factor(%x: tensor<?x4x8x16xf32>, %offset: i64) {
 
 // -----
 
-func.func @rope_bad_layout(%x: tensor<?x4x8x16xf32>, %offset: i64) {
-  // expected-error @+2 {{expected ::infini::RopeLayout to be one of: half_split, interleaved}}
-  // expected-error @+1 {{failed to parse Infini_RopeLayoutAttr parameter 'value'}}
-  %0 = infini.rope %x at %offset {layout = #infini.rope_layout<neox>} : tensor<?x4x8x16xf32>
-  return
-}
-
 //===----------------------------------------------------------------------===//
 // infini.cope
 //===----------------------------------------------------------------------===//
-
-// -----
 
 func.func @cope_c1_query_rank(%q: tensor<?x8x16xf32>, %k: tensor<?x4x8x16xf32>,
                               %e: tensor<16x5xf32>) {
@@ -392,11 +383,11 @@ func.func @cope_c3_result(%q: tensor<?x4x8x16xf32>, %k: tensor<?x4x8x16xf32>,
   return
 }
 
+// -----
+
 //===----------------------------------------------------------------------===//
 // infini.local_attention
 //===----------------------------------------------------------------------===//
-
-// -----
 
 func.func @local_attention_c1_rank(%q: tensor<?x8x16xf32>) {
   // expected-error @+1 {{'infini.local_attention' op (C1) expects query of shape [B, H, T, Dh], got 'tensor<?x8x16xf32>'}}
@@ -431,11 +422,11 @@ func.func @local_attention_c2_bias_rank(%q: tensor<?x4x8x16xf32>, %b: tensor<4x8
   return
 }
 
+// -----
+
 //===----------------------------------------------------------------------===//
 // infini.memory_retrieve
 //===----------------------------------------------------------------------===//
-
-// -----
 
 func.func @memory_retrieve_c1_rank(%q: tensor<?x8x16xf32>, %m: tensor<?x4x16x16xf32>,
                                    %z: tensor<?x4x16xf32>) {
@@ -485,11 +476,11 @@ func.func @memory_retrieve_c4_eps(%q: tensor<?x4x8x16xf32>, %m: tensor<?x4x16x16
   return
 }
 
+// -----
+
 //===----------------------------------------------------------------------===//
 // infini.memory_update
 //===----------------------------------------------------------------------===//
-
-// -----
 
 func.func @memory_update_c1_rank(%k: tensor<?x8x16xf32>, %m: tensor<?x4x16x16xf32>,
                                  %z: tensor<?x4x16xf32>) {
@@ -542,20 +533,9 @@ func.func @memory_update_c4_eps(%k: tensor<?x4x8x16xf32>, %m: tensor<?x4x16x16xf
 
 // -----
 
-func.func @memory_update_bad_mode(%k: tensor<?x4x8x16xf32>, %m: tensor<?x4x16x16xf32>,
-                                  %z: tensor<?x4x16xf32>) {
-  // expected-error @+2 {{expected ::infini::MemoryUpdateMode to be one of: linear, delta}}
-  // expected-error @+1 {{failed to parse Infini_MemoryUpdateModeAttr parameter 'value'}}
-  %0:2 = infini.memory_update %k, %k, %m, %z {mode = #infini.memory_update<gated>}
-      : tensor<?x4x8x16xf32>, tensor<?x4x16x16xf32>, tensor<?x4x16xf32>
-  return
-}
-
 //===----------------------------------------------------------------------===//
 // infini.memory_gate
 //===----------------------------------------------------------------------===//
-
-// -----
 
 func.func @memory_gate_c1_rank(%m: tensor<?x8x16xf32>, %beta: tensor<4xf32>) {
   // expected-error @+1 {{'infini.memory_gate' op (C1) expects memory_output of shape [B, H, T, Dh], got 'tensor<?x8x16xf32>'}}

@@ -29,8 +29,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "reference"))
-import infini_reference  # noqa: E402
 import make_case  # noqa: E402
+import model_config  # noqa: E402
 import safetensors_io  # noqa: E402
 
 KINDS = ("good", "missing-weight", "misshapen-weight", "truncated-weights", "garbage-header",
@@ -47,7 +47,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with open(args.config) as f:
         config = json.load(f)
-    cfg = infini_reference.Config(config)
+    cfg = model_config.Config(config)
     os.makedirs(args.out, exist_ok=True)
     path = lambda name: os.path.join(args.out, name)  # noqa: E731
     for stale in ("out.npy", "state_out.npz"):
@@ -58,7 +58,7 @@ def main(argv=None):
     inputs = make_case.make_input(config, BATCH, TOKENS, 0, "int64")
     state = {name: (np.array(TOKENS, dtype=np.int64) if name == "position"
                     else np.full(shape, 0.5, dtype=np.float32))
-             for name, shape in infini_reference.state_shapes(cfg, BATCH).items()}
+             for name, shape in model_config.state_shapes(cfg, BATCH).items()}
     kind = args.kind
 
     if kind == "missing-weight":
