@@ -179,6 +179,12 @@ llvm::Expected<ModelConfig> infini::parseModelConfig(llvm::StringRef json,
     rope.interleaved = layout == "interleaved";
     ASSIGN_OR_RETURN(rope.rotaryDim,
                      ropeReader.integer("rotary_dim", config.headDim, 2));
+    if (!ropeObject->get("rotary_dim") && config.headDim % 2 != 0)
+      return ropeReader.error("rotary_dim",
+                              llvm::formatv("is required: its default, "
+                                            "head_dim = {0}, is odd",
+                                            config.headDim)
+                                  .str());
     if (rope.rotaryDim % 2 != 0 || rope.rotaryDim > config.headDim)
       return ropeReader.error("rotary_dim",
                               llvm::formatv("must be even and at most head_dim "

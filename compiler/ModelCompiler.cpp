@@ -234,6 +234,7 @@ llvm::Error infini::lowerToLLVMDialect(ModuleOp module,
   CPUPipelineOptions pipelineOptions;
   pipelineOptions.vectorize = options.vectorize;
   pipelineOptions.parallel = options.parallel;
+  pipelineOptions.fuseAttention = options.fuseAttention;
   using StageBuilder = void (*)(OpPassManager &, const CPUPipelineOptions &);
   const std::pair<const char *, StageBuilder> stages[] = {
       {"1-linalg.mlir", buildInfiniToLinalgPipeline},

@@ -25,6 +25,8 @@ namespace infini {
 struct CompileOptions {
   /// Tile and vectorize matrix products (the `vectorize` pipeline option).
   bool vectorize = true;
+  /// Fused online-softmax attention (`fuse-attention` option).
+  bool fuseAttention = true;
   /// Run blocks of matrix products on OpenMP threads (`parallel` option).
   bool parallel = true;
   /// When set, the IR of every stage is written into this folder.

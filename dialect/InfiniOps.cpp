@@ -78,33 +78,43 @@ LogicalResult LinearOp::verify() {
 }
 
 /// Shared by split_heads and merge_heads: `flat` is [B, T, H*Dh] and `heads`
-/// is [B, H, T, Dh].
+/// is [B, H, T, Dh]; each is checked under its own constraint tag.
 static LogicalResult verifyHeadLayout(Operation *op, Value flat,
-                                      StringRef flatName, Value heads,
-                                      StringRef headsName) {
+                                      StringRef flatName, StringRef flatTag,
+                                      Value heads, StringRef headsName,
+                                      StringRef headsTag) {
   ShapeChecker shapes(op);
-  if (failed(shapes.expect("C1", flatName, flat, {"B", "T", "H*Dh"})) ||
-      failed(shapes.expect("C2", headsName, heads, {"B", "H", "T", "Dh"})))
+  if (failed(shapes.expect(flatTag, flatName, flat, {"B", "T", "H*Dh"})) ||
+      failed(shapes.expect(headsTag, headsName, heads, {"B", "H", "T", "Dh"})))
     return failure();
   auto flatType = cast<RankedTensorType>(flat.getType());
   auto headsType = cast<RankedTensorType>(heads.getType());
+  if (flatType.isDynamicDim(2))
+    return op->emitOpError() << "(" << flatTag << ") expects a static H*Dh in "
+                             << flatName;
   if (headsType.isDynamicDim(1) || headsType.isDynamicDim(3))
-    return op->emitOpError() << "(C2) expects static H and Dh in " << headsName;
+    return op->emitOpError() << "(" << headsTag
+                             << ") expects static H and Dh in " << headsName;
   int64_t width = headsType.getDimSize(1) * headsType.getDimSize(3);
-  if (!ShapedType::isDynamic(flatType.getDimSize(2)) &&
-      flatType.getDimSize(2) != width)
+  // Both ops number this check with their result's constraint, C2.
+  if (flatType.getDimSize(2) != width)
     return op->emitOpError()
-           << "(C2) " << flatName << " has H*Dh = " << flatType.getDimSize(2)
-           << " but " << headsName << " has H*Dh = " << width;
+           << "(C2) " << flatName << " has H*Dh = "
+           << flatType.getDimSize(2) << " but " << headsName
+           << " has H*Dh = " << width;
   return success();
 }
 
 LogicalResult SplitHeadsOp::verify() {
-  return verifyHeadLayout(*this, getInput(), "input", getResult(), "result");
+  // split_heads_c1, split_heads_c2
+  return verifyHeadLayout(*this, getInput(), "input", "C1", getResult(),
+                          "result", "C2");
 }
 
 LogicalResult MergeHeadsOp::verify() {
-  return verifyHeadLayout(*this, getResult(), "result", getInput(), "input");
+  // merge_heads_c1, merge_heads_c2
+  return verifyHeadLayout(*this, getResult(), "result", "C2", getInput(),
+                          "input", "C1");
 }
 
 LogicalResult RMSNormOp::verify() {
@@ -115,8 +125,9 @@ LogicalResult RMSNormOp::verify() {
   if (inputType.getRank() < 1)
     return emitOpError() << "(C2) expects an input of rank >= 1";
   int64_t width = inputType.getDimSize(inputType.getRank() - 1);
-  if (!ShapedType::isDynamic(width) && !weightType.isDynamicDim(0) &&
-      weightType.getDimSize(0) != width) // rmsnorm_c2
+  if (ShapedType::isDynamic(width)) // rmsnorm_c2
+    return emitOpError() << "(C2) expects a static last dimension";
+  if (!weightType.isDynamicDim(0) && weightType.getDimSize(0) != width) // rmsnorm_c2
     return emitOpError() << "(C2) weight has " << weightType.getDimSize(0)
                          << " elements but the input's last dimension is "
                          << width;
@@ -166,6 +177,11 @@ LogicalResult CopeOp::verify() {
       failed(shapes.expect("C2", "pos_emb", getPosEmb(), {"Dh", "P"})) || // cope_c2
       failed(shapes.expect("C3", "result", getResult(), {"B", "H", "T", "T"}))) // cope_c3
     return failure();
+  if (getQuery().getType() != getKey().getType()) // cope_c1
+    return emitOpError() << "(C1) expects query and key of one type, got "
+                         << getQuery().getType() << " and " << getKey().getType();
+  if (getQuery().getType().isDynamicDim(3)) // cope_c1
+    return emitOpError() << "(C1) expects a static head width Dh";
   if (std::optional<int64_t> positions = shapes.lookup("P"); !positions)
     return emitOpError() << "(C2) expects a static number of positions P";
   else if (*positions < 1)
@@ -179,6 +195,8 @@ LogicalResult LocalAttentionOp::verify() {
       failed(shapes.expect("C1", "key", getKey(), {"B", "H", "T", "Dh"})) ||
       failed(shapes.expect("C1", "value", getValue(), {"B", "H", "T", "Dh"})))
     return failure();
+  if (getQuery().getType().isDynamicDim(3)) // local_attention_c1
+    return emitOpError() << "(C1) expects a static head width Dh";
   if (Value bias = getBias()) // local_attention_c2
     return shapes.expect("C2", "bias", bias, {"B", "H", "T", "T"});
   return success();

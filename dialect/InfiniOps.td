@@ -67,8 +67,9 @@ def Infini_SplitHeadsOp : Infini_Op<"split_heads", [Pure]> {
   let description = [{
     `result[b, h, t, d] = input[b, t, h * Dh + d]`.
 
-    Constraints: (C1) `input` is `[B, T, H*Dh]`; (C2) the result is
-    `[B, H, T, Dh]` with the same `B` and `T`.
+    Constraints: (C1) `input` is `[B, T, H*Dh]` with a static `H*Dh`; (C2)
+    the result is `[B, H, T, Dh]` with the same `B` and `T` and static `H`
+    and `Dh` whose product is the input's width.
 
     ```mlir
     %qh = infini.split_heads %q : tensor<?x32x64xf32> -> tensor<?x4x32x16xf32>
@@ -86,8 +87,9 @@ def Infini_MergeHeadsOp : Infini_Op<"merge_heads", [Pure]> {
     The inverse of `infini.split_heads`:
     `result[b, t, h * Dh + d] = input[b, h, t, d]`.
 
-    Constraints: (C1) `input` is `[B, H, T, Dh]`; (C2) the result is
-    `[B, T, H*Dh]` with the same `B` and `T`.
+    Constraints: (C1) `input` is `[B, H, T, Dh]` with static `H` and `Dh`;
+    (C2) the result is `[B, T, H*Dh]` with the same `B` and `T` and a static
+    width `H*Dh`.
 
     ```mlir
     %a = infini.merge_heads %ah : tensor<?x4x32x16xf32> -> tensor<?x32x64xf32>
@@ -110,7 +112,7 @@ def Infini_RMSNormOp : Infini_Op<"rmsnorm",
     `result = input / sqrt(mean(input^2 over the last dim) + eps) * weight`.
 
     Constraints: (C1) `weight` is rank 1; (C2) its size equals the last
-    dimension of `input`; (C3) `eps > 0`.
+    dimension of `input`, which is static; (C3) `eps > 0`.
 
     ```mlir
     %h = infini.rmsnorm %x, %w {eps = 1.0e-05 : f64}
@@ -203,9 +205,9 @@ def Infini_CopeOp : Infini_Op<"cope", [Pure]> {
     `w = p_ij - floor p_ij`. The bias is not scaled by `1/sqrt(Dh)`. Entries
     above the diagonal are 0 (attention masks them).
 
-    Constraints: (C1) `query` and `key` are `[B, H, T, Dh]` of one type;
-    (C2) `pos_emb` is `[Dh, P]` with `P >= 1`; (C3) the result is
-    `[B, H, T, T]`.
+    Constraints: (C1) `query` and `key` are `[B, H, T, Dh]` of one type, with
+    a static `Dh`; (C2) `pos_emb` is `[Dh, P]` with a static `P >= 1`; (C3)
+    the result is `[B, H, T, T]`.
 
     ```mlir
     %bias = infini.cope %q, %k, %e
@@ -236,7 +238,7 @@ def Infini_LocalAttentionOp : Infini_Op<"local_attention",
     from `infini.cope`) is added to the scaled logits before the softmax.
 
     Constraints: (C1) `query`, `key` and `value` are `[B, H, T, Dh]` of one
-    type; (C2) `bias`, when present, is `[B, H, T, T]`.
+    type, with a static `Dh`; (C2) `bias`, when present, is `[B, H, T, T]`.
 
     ```mlir
     %a = infini.local_attention %q, %k, %v bias %b

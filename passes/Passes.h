@@ -33,7 +33,10 @@ void populateLowerRopePatterns(mlir::RewritePatternSet &patterns);
 void populateLowerCopePatterns(mlir::RewritePatternSet &patterns);
 void populateLowerAttentionPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerMemoryPatterns(mlir::RewritePatternSet &patterns);
-/// All of the above.
+/// Fused online-softmax attention over key tiles of `blockSize`.
+void populateFuseAttentionPatterns(mlir::RewritePatternSet &patterns,
+                                   int64_t blockSize);
+/// All the per-op-family lowerings (not the fusions).
 void populateLowerToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
 /// Options of the `infini-to-cpu` pipeline.
@@ -42,6 +45,10 @@ struct CPUPipelineOptions
   Option<bool> vectorize{*this, "vectorize",
                          llvm::cl::desc("Tile and vectorize matrix products"),
                          llvm::cl::init(true)};
+  Option<bool> fuseAttention{
+      *this, "fuse-attention",
+      llvm::cl::desc("Fused online-softmax attention (infini-fuse-attention)"),
+      llvm::cl::init(true)};
   Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run blocks of each matrix product on OpenMP threads"),

@@ -22,6 +22,27 @@ def LowerToLinalg : Pass<"infini-lower-to-linalg", "mlir::ModuleOp"> {
   ];
 }
 
+def FuseAttention : Pass<"infini-fuse-attention", "mlir::func::FuncOp"> {
+  let summary = "Fuse causal local attention into one online-softmax pass over key tiles";
+  let description = [{
+    Rewrites `infini.local_attention` into an `scf.forall` over (batch, head,
+    query tile) whose body walks key tiles up to the diagonal, carrying the
+    running row maximum, softmax denominator and unnormalized output (the
+    online softmax). Scores exist one `block-size` x `block-size` tile at a
+    time; the `[B, H, T, T]` matrix is never materialized. A CoPE bias, when
+    present, is read tile by tile.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"64",
+           "Query and key tile size (the largest divisor of T up to this)">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect"
+  ];
+}
+
 def VectorizeContractions : Pass<"infini-vectorize-contractions", "mlir::func::FuncOp"> {
   let summary = "Tile matrix-product contractions into register tiles and vectorize them";
   let description = [{

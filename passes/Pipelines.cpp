@@ -24,7 +24,9 @@ static void addPasses(OpPassManager &pm, StringRef pipeline) {
 }
 
 void infini::buildInfiniToLinalgPipeline(OpPassManager &pm,
-                                         const CPUPipelineOptions &) {
+                                         const CPUPipelineOptions &options) {
+  if (options.fuseAttention)
+    addPasses(pm, "func.func(infini-fuse-attention)");
   // Residual additions are element-wise arith ops on tensors in the model.
   addPasses(pm, "infini-lower-to-linalg,func.func(convert-elementwise-to-linalg),"
                 "canonicalize,cse");

@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -82,7 +83,9 @@ struct VectorizeContractionsPass
     Operation *target = op;
     // Level 1 (optional): an scf.forall over blocks of the output, which the
     // pipeline turns into an OpenMP parallel loop. Reductions stay inside.
-    if (parallelRows > 0) {
+    // Contractions already inside a parallel loop (fused attention) get no
+    // nested one.
+    if (parallelRows > 0 && !op->getParentOfType<scf::ForallOp>()) {
       SmallVector<int64_t> blockSizes(ranges.size(), 0);
       for (unsigned loop : dims->batch)
         blockSizes[loop] = 1;

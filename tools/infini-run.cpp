@@ -3,7 +3,8 @@
 // Usage:
 //   infini-run MODEL.json|MODEL.mlir --weights W.safetensors --input IN.npy
 //              --output OUT.npy [--state-in S.npz] [--state-out S.npz]
-//              [--dump-ir-dir DIR] [--time] [--num-threads N] [--vectorize=false]
+//              [--dump-ir-dir DIR] [--time] [--num-threads N]
+//              [--fuse-attention=false] [--vectorize=false]
 //
 // Compiles the model's step function for the host CPU, binds the weights by
 // name, and streams the input through it segment by segment, carrying each
@@ -63,6 +64,10 @@ static cl::opt<unsigned>
     threadCount("num-threads",
             cl::desc("Threads for the compiled code (default: all cores)"),
             cl::value_desc("n"), cl::init(0), cl::cat(runCategory));
+static cl::opt<bool>
+    fuseAttention("fuse-attention",
+                  cl::desc("Fused online-softmax attention over key tiles"),
+                  cl::init(true), cl::cat(runCategory));
 static cl::opt<bool> vectorize("vectorize",
                                cl::desc("Tile and vectorize matrix products"),
                                cl::init(true), cl::cat(runCategory));
@@ -101,6 +106,7 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(module.takeError()));
   infini::CompileOptions options;
   options.vectorize = vectorize;
+  options.fuseAttention = fuseAttention;
   options.parallel = threadCount != 1;
   // Read by the OpenMP runtime when the first parallel block starts.
   if (threadCount > 0)

@@ -3,7 +3,9 @@
 
 // One whole block (RMSNorm, projections, RoPE, CoPE, local attention,
 // compressive memory with the delta rule, SwiGLU), as infini-translate
-// imports it, lowers to nothing but the LLVM dialect.
+// imports it, lowers to the LLVM dialect (and, where matrix products run in
+// parallel, the OpenMP ops that translate to LLVM IR with it): no linalg,
+// tensor, memref, vector, scf, arith or infini op is left.
 
 // CHECK-NOT: linalg.
 // CHECK-NOT: tensor.

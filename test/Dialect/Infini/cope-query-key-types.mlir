@@ -1,10 +1,7 @@
 // RUN: infini-opt %s -split-input-file -verify-diagnostics
-// XFAIL: *
 
-// Known bug: infini.cope's (C1) says query and key are [B, H, T, Dh] "of one
-// type", but its verifier only matches their static sizes, so a static and a
-// dynamic batch pass (infini.local_attention, whose C1 reads the same, rejects
-// them through AllTypesMatch). Remove the XFAIL line once C1 is enforced.
+// infini.cope (C1): query and key must have one type; a static and a dynamic
+// batch do not match.
 
 func.func @cope_c1_types(%q: tensor<2x4x8x16xf32>, %k: tensor<?x4x8x16xf32>,
                          %e: tensor<16x5xf32>) {

@@ -1,10 +1,7 @@
 // RUN: infini-opt %s -split-input-file -verify-diagnostics
-// XFAIL: *
 
-// Known bug: infini.merge_heads numbers its constraints (C1) input [B, H, T, Dh]
-// and (C2) result [B, T, H*Dh], but its verifier reuses split_heads' checks
-// with the operands swapped, so it reports a bad input as (C2) and a bad
-// result as (C1). Remove the XFAIL line once the tags follow the description.
+// infini.merge_heads numbers its constraints (C1) input [B, H, T, Dh] and
+// (C2) result [B, T, H*Dh]; its diagnostics carry the matching tags.
 
 func.func @merge_heads_c1_input_rank(%x: tensor<?x8x16xf32>) {
   // expected-error @+1 {{'infini.merge_heads' op (C1) expects input of shape [B, H, T, Dh]}}
