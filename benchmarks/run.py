@@ -151,21 +151,33 @@ def last_json(text):
     raise RuntimeError(f"no JSON result in:\n{text[-2000:]}")
 
 
-def bench_infini(binary, cfg_path, weights, inp, out, repeats):
-    runs = []
-    for _ in range(repeats):
-        text = run_cmd([binary, cfg_path, "--weights", weights, "--input", inp,
-                        "--output", out, "--time"])
-        m = TIME_RE.search(text)
-        if not m:
-            raise RuntimeError(f"infini-run --time printed no timing line:\n{text}")
-        runs.append({"lowering_s": float(m.group(1)), "jit_s": float(m.group(2)),
-                     "wall_s": float(m.group(5)), "compiled_s": float(m.group(6))})
-    best = min(runs, key=lambda r: r["compiled_s"])
-    return {"runs": runs, "best_s": best["compiled_s"],
-            "compile_s": min(r["lowering_s"] + r["jit_s"] for r in runs),
-            "lowering_s": min(r["lowering_s"] for r in runs),
-            "jit_s": min(r["jit_s"] for r in runs)}
+def infini_has_threads(binary):
+    """Whether this infini-run takes --num-threads (older builds are single-threaded)."""
+    proc = subprocess.run([binary, "--help"], capture_output=True, text=True)
+    return "--num-threads" in proc.stdout + proc.stderr
+
+
+def bench_infini(binary, cfg_path, weights, inp, out, repeats, threads, extra_flags):
+    """Best of `repeats` runs per thread count (None: the binary's own default)."""
+    per = {}
+    for n in threads:
+        runs = []
+        for _ in range(repeats):
+            cmd = [binary, cfg_path, "--weights", weights, "--input", inp, "--output", out,
+                   "--time"] + list(extra_flags)
+            if n is not None:
+                cmd.append(f"--num-threads={n}")
+            text = run_cmd(cmd, env=thread_env(n) if n is not None else None)
+            m = TIME_RE.search(text)
+            if not m:
+                raise RuntimeError(f"infini-run --time printed no timing line:\n{text}")
+            runs.append({"lowering_s": float(m.group(1)), "jit_s": float(m.group(2)),
+                         "wall_s": float(m.group(5)), "compiled_s": float(m.group(6))})
+        per[n] = {"runs": runs, "best_s": min(r["compiled_s"] for r in runs),
+                  "compile_s": min(r["lowering_s"] + r["jit_s"] for r in runs)}
+    best = min(per, key=lambda n: per[n]["best_s"])
+    return {"per_threads": per, "threads": best, "best_s": per[best]["best_s"],
+            "compile_s": min(p["compile_s"] for p in per.values())}
 
 
 def bench_torch(cfg_path, weights, inp, out, repeats):
@@ -376,7 +388,7 @@ def fmt(x, spec="{:,.0f}"):
 
 def build_tables(results, meta):
     """Returns (main, per-thread, sgemm) tables: lists of rows of strings, headers first."""
-    head = ["model", "tokens", "MFLOP/token", "infini tok/s", "infini GFLOP/s",
+    head = ["model", "tokens", "MFLOP/token", "infini tok/s (thr)", "infini GFLOP/s",
             "infini JIT s", "PyTorch tok/s (thr)", "infini/PyTorch", "IREE tok/s (thr)",
             "infini/IREE", "% of OpenBLAS bound", "checks"]
     rows = [head]
@@ -387,7 +399,8 @@ def build_tables(results, meta):
         ire = r.get("iree")
         inf_tps = n / inf["best_s"] if inf else None
         row = [r["model"], f"{n:,}", f"{fl / n / 1e6:.1f}",
-               fmt(inf_tps) if inf else ("FAILED" if r.get("infini_error") else "n/a"),
+               (f"{inf_tps:,.0f} ({inf['threads'] or 1})" if inf else
+                ("FAILED" if r.get("infini_error") else "n/a")),
                fmt(fl / inf["best_s"] * 1e-9 if inf else None, "{:.1f}"),
                fmt(inf["compile_s"] if inf else None, "{:.2f}")]
         if tor:
@@ -403,7 +416,7 @@ def build_tables(results, meta):
             row += [f"not measured: {reason}", "n/a"]
         sg = r.get("sgemm")
         if sg and inf:
-            row.append(f"{100 * sg['bound_s'] / inf['best_s']:.0f}%")
+            row.append(f"{100 * sg['bound_s'][inf['threads'] or 1] / inf['best_s']:.0f}%")
         else:
             row.append("n/a")
         checks = []
@@ -420,14 +433,14 @@ def build_tables(results, meta):
     thr_rows = [["model", "engine", "1 thread tok/s", "2 threads tok/s", "compile s"]]
     for r in results:
         n = r["tokens"]
-        if r.get("infini"):
-            thr_rows.append([r["model"], "infini-run", f"{n / r['infini']['best_s']:,.0f}",
-                             "(single-threaded)", f"{r['infini']['compile_s']:.2f}"])
-        for key, label in (("torch", "PyTorch eager"), ("iree", "IREE llvm-cpu")):
+        for key, label in (("infini", "infini-run"), ("torch", "PyTorch eager"),
+                           ("iree", "IREE llvm-cpu")):
             e = r.get(key)
             if not e:
                 continue
             per = e["per_threads"]
+            if None in per:  # an infini-run without --num-threads: single-threaded
+                per = {1: per[None]}
             thr_rows.append([r["model"], label] + [
                 f"{n / per[t]['best_s']:,.0f}" if t in per else "n/a" for t in THREADS]
                 + [f"{e['compile_s']:.2f}" if e.get("compile_s") is not None else "-"])
@@ -472,14 +485,20 @@ def notes(meta, names):
         "Batch 1, random unit-scale weights and input (seed 0), hidden-state models "
         "(vocab 0), 2 layers.",
         "Times are the best of 3 after a warm-up (infini-run: best of 3 runs, its time in "
-        "compiled code; JIT = lowering + LLVM, best of 3). infini-run is single-threaded; "
-        "PyTorch and IREE are shown at their faster thread count (thr) of 1 and 2. "
-        "`infini/X` = X's time / infini-run's time (> 1: infini-run is faster).",
+        "compiled code; JIT = lowering + LLVM, best of 3). "
+        + ("Every engine is shown at its faster thread count (thr) of 1 and 2"
+           if meta.get("infini_threads") else
+           "infini-run is single-threaded (no --num-threads); PyTorch and IREE are shown at "
+           "their faster thread count (thr) of 1 and 2")
+        + (f"; infini-run flags: {' '.join(meta['infini_flags'])}"
+           if meta.get("infini_flags") else "")
+        + ". `infini/X` = X's time / infini-run's time (> 1: infini-run is faster).",
         "GFLOP/s = the model's analytical FLOPs (matrix products only; attention over the "
         "causal triangle; see benchmarks/README.md) / time, the same count for every engine.",
-        "% of OpenBLAS bound = (projection + FFN FLOPs / OpenBLAS 1-thread FLOP-weighted "
-        "sgemm rate on the model's shapes) / infini-run's time: the share of the time a "
-        "single-threaded run would need for its dense products alone at OpenBLAS speed.",
+        "% of OpenBLAS bound = (projection + FFN FLOPs / OpenBLAS's FLOP-weighted sgemm "
+        "rate on the model's shapes at infini-run's thread count) / infini-run's time: the "
+        "share of infini-run's time that its dense products alone would take at OpenBLAS "
+        "speed.",
         "checks: each peer's output against infini-run's, as max error / SPEC's bound "
         "(2e-3 + 2e-3|ref|); <= 1 is a match.",
         "PyTorch peer: benchmarks/torch_peer.py, eager float32 nn.Module; attention "
@@ -508,6 +527,9 @@ def main(argv=None):
     p.add_argument("--markdown", help="also write the tables as Markdown to this file")
     p.add_argument("--json", help="also write all measurements as JSON to this file")
     p.add_argument("--infini-run", default=os.path.join(ROOT, "build", "bin", "infini-run"))
+    p.add_argument("--infini-flag", action="append", default=[],
+                   help="an extra infini-run flag, e.g. --infini-flag=--fuse-attention "
+                        "(repeatable)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
     p.add_argument("--no-iree", action="store_true", help="skip the IREE peer")
     p.add_argument("--iree-venv", default="/tmp/infini-bench-iree-venv",
@@ -540,6 +562,9 @@ def main(argv=None):
     except (RuntimeError, OSError):
         meta["openblas"] = "OpenBLAS"
 
+    infini_threads = THREADS if infini_has_threads(args.infini_run) else (None,)
+    meta["infini_threads"] = infini_threads != (None,)
+    meta["infini_flags"] = args.infini_flag
     iree_ok = False
     if args.no_iree:
         meta["iree_reason"] = "skipped (--no-iree)"
@@ -577,10 +602,12 @@ def main(argv=None):
             t0 = time.time()
             try:
                 r["infini"] = bench_infini(args.infini_run, cfg_path, w, x,
-                                           os.path.join(d, "infini.npy"), args.repeats)
+                                           os.path.join(d, "infini.npy"), args.repeats,
+                                           infini_threads, args.infini_flag)
                 infini_out = np.load(os.path.join(d, "infini.npy"))
                 log(f"  infini-run  {tokens / r['infini']['best_s']:9.1f} tok/s  "
-                    f"(JIT {r['infini']['compile_s']:.2f} s; {time.time() - t0:.0f} s)")
+                    f"({r['infini']['threads'] or 'default'} thr, JIT "
+                    f"{r['infini']['compile_s']:.2f} s; {time.time() - t0:.0f} s)")
             except (RuntimeError, subprocess.TimeoutExpired) as e:
                 # The peers are still timed, and checked against float64 instead.
                 r["infini_error"] = str(e).strip().splitlines()[-1][:300]
@@ -622,7 +649,7 @@ def main(argv=None):
                 weighted = {n: weighted_gflops(per_shape[n], counts) for n in THREADS}
                 dense = r["flops"]["proj"] + r["flops"]["ffn"]
                 r["sgemm"] = {"counts": counts, "per_shape": per_shape, "weighted": weighted,
-                              "bound_s": dense / (weighted[1] * 1e9)}
+                              "bound_s": {n: dense / (weighted[n] * 1e9) for n in THREADS}}
                 log(f"  OpenBLAS    {weighted[1]:.1f} / {weighted[2]:.1f} GFLOP/s (1/2 thr)")
     finally:
         if args.keep:
@@ -673,7 +700,19 @@ def main(argv=None):
             for f_ in failures:
                 f.write(f"\n**infini-run failed** on {f_}\n")
             if mismatches:
-                f.write("\n**Output mismatch:** " + "; ".join(mismatches) + "\n")
+                f.write("\n**Output mismatch** (max error / SPEC's bound):\n\n")
+                for r in results:
+                    for peer in ("torch", "iree"):
+                        ck = r.get(f"check_{peer}")
+                        if not ck or ck["ok"]:
+                            continue
+                        if ck["infini_vs_f64"] is None:
+                            f.write(f"- {r['model']}: {peer} vs float64 {ck['vs_infini']:.2f}\n")
+                        else:
+                            f.write(f"- {r['model']}: {peer} vs infini-run {ck['vs_infini']:.2f}; "
+                                    f"vs float64: infini-run {ck['infini_vs_f64']:.2f}, {peer} "
+                                    f"{ck['peer_vs_f64']:.2f} -> wrong: "
+                                    f"{', '.join(ck['wrong'])}\n")
         log(f"wrote {args.markdown}")
     if args.json:
         def enc(o):

@@ -33,6 +33,17 @@ int64_t largestDivisorAtMost(int64_t size, int64_t target) {
   return 1;
 }
 
+/// The largest multiple of `unit` that divides `size` and is at most
+/// `target`, so a parallel block holds whole register tiles; `size` itself
+/// when there is none.
+int64_t blockSizeFor(int64_t size, int64_t unit, int64_t target) {
+  for (int64_t candidate = target - target % unit; candidate >= unit;
+       candidate -= unit)
+    if (size % candidate == 0)
+      return candidate;
+  return size;
+}
+
 /// Whether the column loop `n` is the innermost, contiguous dimension of the
 /// output and of the operand that carries it, so a tile's columns are one
 /// vector load/store rather than a gather.
@@ -90,14 +101,19 @@ struct VectorizeContractionsPass
       for (unsigned loop : dims->batch)
         blockSizes[loop] = 1;
       for (unsigned loop : dims->m)
-        blockSizes[loop] = loop == row ? largestDivisorAtMost(
-                                             ranges[row], parallelRows)
-                                       : 1;
+        blockSizes[loop] =
+            loop == row
+                ? blockSizeFor(ranges[row],
+                               largestDivisorAtMost(ranges[row], rowTile),
+                               parallelRows)
+                : 1;
       for (unsigned loop : dims->n)
         blockSizes[loop] =
-            loop == column ? largestDivisorAtMost(ranges[column],
-                                                  parallelColumns)
-                           : 1;
+            loop == column
+                ? blockSizeFor(ranges[column],
+                               largestDivisorAtMost(ranges[column], columnTile),
+                               parallelColumns)
+                : 1;
       scf::SCFTilingOptions blockOptions;
       blockOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
       blockOptions.setTileSizes(
