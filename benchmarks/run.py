@@ -485,7 +485,7 @@ def notes(meta, names):
         "Batch 1, random unit-scale weights and input (seed 0), hidden-state models "
         "(vocab 0), 2 layers.",
         "Times are the best of 3 after a warm-up (infini-run: best of 3 runs, its time in "
-        "compiled code; JIT = lowering + LLVM, best of 3). "
+        "compiled code; JIT = lowering + LLVM, best of all its runs). "
         + ("Every engine is shown at its faster thread count (thr) of 1 and 2"
            if meta.get("infini_threads") else
            "infini-run is single-threaded (no --num-threads); PyTorch and IREE are shown at "

@@ -89,9 +89,39 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
     int64_t tile = largestDivisorAtMost(tokens, blockSize);
     double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
     Value bias = op.getBias();
+    // A CoPE bias computed from the same query and key is fused too: its
+    // T x T positions and bias are then never materialized either.
+    auto cope = bias ? bias.getDefiningOp<CopeOp>() : CopeOp();
+    if (cope && (!cope->hasOneUse() || cope.getQuery() != op.getQuery() ||
+                 cope.getKey() != op.getKey()))
+      cope = CopeOp();
+    if (cope)
+      bias = Value();
+    int64_t positions =
+        cope ? cope.getPosEmb().getType().getDimSize(1) : 0;
 
     SmallVector<OpFoldResult> sizes = sizesOf(rewriter, loc, op.getQuery());
     Value init = emptyTensor(rewriter, loc, sizes, elementType);
+    // suffix[t, c] = (t >= c): g @ suffix sums each row's gates from column
+    // c to the end of the tile, CoPE's reversed cumulative sum as a matmul.
+    // Gates and their sums are kept in f64 (see interpolateCopeBias).
+    Type f64 = rewriter.getF64Type();
+    Value suffixOnes;
+    if (cope)
+      suffixOnes = buildElementwise(
+          rewriter, loc, ValueRange{}, {},
+          emptyTensor(rewriter, loc,
+                      {rewriter.getIndexAttr(tile), rewriter.getIndexAttr(tile)},
+                      f64),
+          [&](OpBuilder &eb, Location el, ValueRange) -> Value {
+            Value later = arith::CmpIOp::create(
+                eb, el, arith::CmpIPredicate::uge,
+                linalg::IndexOp::create(eb, el, 0),
+                linalg::IndexOp::create(eb, el, 1));
+            return arith::SelectOp::create(eb, el, later,
+                                           floatConstant(eb, el, f64, 1.0),
+                                           floatConstant(eb, el, f64, 0.0));
+          });
     SmallVector<OpFoldResult> lbs(3, rewriter.getIndexAttr(0));
     SmallVector<OpFoldResult> ubs = {sizes[0], rewriter.getIndexAttr(heads),
                                      rewriter.getIndexAttr(tokens)};
@@ -116,16 +146,34 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
     Value accInit = filledTensor(
         b, loc, {b.getIndexAttr(tile), b.getIndexAttr(headDim)}, elementType,
         0.0);
-    // Causal: key tiles up to and including the diagonal tile.
+    SmallVector<Value> carriedInit = {maxInit, sumInit, accInit};
+    // CoPE: z[r, n] = q_r . E[:, n] for the tile's queries, and the running
+    // sum of gates right of the current key tile.
+    Value positionLogits;
+    if (cope) {
+      positionLogits = buildContraction(
+          b, loc, 3, queryTile, {0, 2}, cope.getPosEmb(), {2, 1},
+          filledTensor(b, loc,
+                       {b.getIndexAttr(tile), b.getIndexAttr(positions)},
+                       elementType, 0.0),
+          {0, 1});
+      carriedInit.push_back(
+          filledTensor(b, loc, {b.getIndexAttr(tile)}, f64, 0.0));
+    }
+    // Causal: key tiles up to and including the diagonal tile; with CoPE
+    // walked from the diagonal backwards (the online softmax takes any
+    // order), so each tile's positions continue the gate sum of the last.
     Value keyEnd = arith::AddIOp::create(
         b, loc, row0, arith::ConstantIndexOp::create(b, loc, tile));
     auto keyLoop = scf::ForOp::create(
         b, loc, arith::ConstantIndexOp::create(b, loc, 0), keyEnd,
-        arith::ConstantIndexOp::create(b, loc, tile),
-        ValueRange{maxInit, sumInit, accInit},
-        [&](OpBuilder &lb, Location l, Value col0, ValueRange carried) {
+        arith::ConstantIndexOp::create(b, loc, tile), carriedInit,
+        [&](OpBuilder &lb, Location l, Value step, ValueRange carried) {
           Value runningMax = carried[0], runningSum = carried[1],
                 acc = carried[2];
+          Value col0 = cope ? arith::SubIOp::create(lb, l, row0, step)
+                                  .getResult()
+                            : step;
           // Scores of this tile: q K^T with K transposed once per tile so
           // the contraction reads it contiguously.
           Value keyTile = extractTile(lb, l, op.getKey(), batch, head, col0,
@@ -143,9 +191,47 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
           Value scores = buildContraction(
               lb, l, 3, queryTile, {0, 2}, keyTransposed, {2, 1},
               filledTensor(lb, l, scoreSizes, elementType, 0.0), {0, 1});
+          auto visibleAt = [&](OpBuilder &eb, Location el) -> Value {
+            Value row = arith::AddIOp::create(
+                eb, el, row0, linalg::IndexOp::create(eb, el, 0));
+            Value column = arith::AddIOp::create(
+                eb, el, col0, linalg::IndexOp::create(eb, el, 1));
+            return arith::CmpIOp::create(eb, el, arith::CmpIPredicate::ule,
+                                         column, row);
+          };
           SmallVector<Value> logitInputs = {scores};
           SmallVector<AffineMap> logitMaps = {identity2};
-          if (bias) {
+          Value newGateSum;
+          if (cope) {
+            Value gates = buildElementwise(
+                lb, l, scores, {identity2},
+                emptyTensor(lb, l, scoreSizes, f64),
+                [&](OpBuilder &eb, Location el, ValueRange args) -> Value {
+                  Value logit = arith::MulFOp::create(
+                      eb, el, args[0],
+                      floatConstant(eb, el, elementType, scale));
+                  Value gate = arith::ExtFOp::create(eb, el, f64,
+                                                     sigmoid(eb, el, logit));
+                  return arith::SelectOp::create(
+                      eb, el, visibleAt(eb, el), gate,
+                      floatConstant(eb, el, f64, 0.0));
+                });
+            // p[r, c] = carry[r] + sum_{t >= c} g[r, t].
+            Value carriedGates = buildElementwise(
+                lb, l, carried[3], {rows},
+                emptyTensor(lb, l, scoreSizes, f64),
+                [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+            Value tilePositions = buildContraction(
+                lb, l, 3, gates, {0, 2}, suffixOnes, {2, 1}, carriedGates,
+                {0, 1});
+            newGateSum = reduceRows(
+                lb, l, gates, carried[3],
+                [](OpBuilder &eb, Location el, Value g, Value sum) -> Value {
+                  return arith::AddFOp::create(eb, el, g, sum);
+                });
+            logitInputs.push_back(tilePositions);
+            logitMaps.push_back(identity2);
+          } else if (bias) {
             logitInputs.push_back(
                 extractTile(lb, l, bias, batch, head, row0, col0, tile, tile));
             logitMaps.push_back(identity2);
@@ -156,16 +242,17 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
               [&](OpBuilder &eb, Location el, ValueRange args) -> Value {
                 Value logit = arith::MulFOp::create(
                     eb, el, args[0], floatConstant(eb, el, elementType, scale));
-                if (bias)
+                if (cope)
+                  logit = arith::AddFOp::create(
+                      eb, el, logit,
+                      interpolateCopeBias(eb, el, positionLogits,
+                                          linalg::IndexOp::create(eb, el, 0)
+                                              .getResult(),
+                                          args[1], positions));
+                else if (bias)
                   logit = arith::AddFOp::create(eb, el, logit, args[1]);
-                Value row = arith::AddIOp::create(
-                    eb, el, row0, linalg::IndexOp::create(eb, el, 0));
-                Value column = arith::AddIOp::create(
-                    eb, el, col0, linalg::IndexOp::create(eb, el, 1));
-                Value visible = arith::CmpIOp::create(
-                    eb, el, arith::CmpIPredicate::ule, column, row);
                 return arith::SelectOp::create(
-                    eb, el, visible, logit,
+                    eb, el, visibleAt(eb, el), logit,
                     floatConstant(eb, el, elementType, -INFINITY));
               });
           // Every carried value is updated in place (its init operand is
@@ -222,7 +309,10 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
           // Loops (r, d, c): acc[r, d] += p[r, c] v[c, d].
           Value newAcc = buildContraction(lb, l, 3, probabilities, {0, 2},
                                           valueTile, {2, 1}, scaledAcc, {0, 1});
-          scf::YieldOp::create(lb, l, ValueRange{newMax, newSum, newAcc});
+          SmallVector<Value> yielded = {newMax, newSum, newAcc};
+          if (cope)
+            yielded.push_back(newGateSum);
+          scf::YieldOp::create(lb, l, yielded);
         });
 
     Value normalized = buildElementwise(

@@ -50,9 +50,11 @@ struct LowerCope : OpRewritePattern<CopeOp> {
         filledTensor(rewriter, loc, scoreSizes, elementType, 0.0),
         {0, 1, 2, 3});
     double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
+    // Gates and their sums are kept in f64 (see interpolateCopeBias).
+    Type f64 = rewriter.getF64Type();
     Value gates = buildElementwise(
         rewriter, loc, scores, {identity4},
-        emptyTensor(rewriter, loc, scoreSizes, elementType),
+        emptyTensor(rewriter, loc, scoreSizes, f64),
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           Value logit = arith::MulFOp::create(
               b, l, args[0], floatConstant(b, l, elementType, scale));
@@ -60,8 +62,9 @@ struct LowerCope : OpRewritePattern<CopeOp> {
           Value column = linalg::IndexOp::create(b, l, 3);
           Value visible = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule,
                                                 column, row);
-          return arith::SelectOp::create(b, l, visible, sigmoid(b, l, logit),
-                                         floatConstant(b, l, elementType, 0.0));
+          Value gate = arith::ExtFOp::create(b, l, f64, sigmoid(b, l, logit));
+          return arith::SelectOp::create(b, l, visible, gate,
+                                         floatConstant(b, l, f64, 0.0));
         });
 
     Value cumulative =
@@ -80,31 +83,14 @@ struct LowerCope : OpRewritePattern<CopeOp> {
         rewriter, loc, cumulative, {identity4},
         emptyTensor(rewriter, loc, scoreSizes, elementType),
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value lastPosition = floatConstant(b, l, elementType, positions - 1);
-          Value position = arith::MinimumFOp::create(b, l, args[0], lastPosition);
-          Value lower = math::FloorOp::create(b, l, position);
-          Value upper = math::CeilOp::create(b, l, position);
-          Value weight = arith::SubFOp::create(b, l, position, lower);
-          auto toIndex = [&](Value v) -> Value {
-            return arith::IndexCastOp::create(
-                b, l, b.getIndexType(),
-                arith::FPToSIOp::create(b, l, b.getI64Type(), v));
-          };
           Value batch = linalg::IndexOp::create(b, l, 0);
           Value head = linalg::IndexOp::create(b, l, 1);
           Value row = linalg::IndexOp::create(b, l, 2);
           Value column = linalg::IndexOp::create(b, l, 3);
-          Value zLower = tensor::ExtractOp::create(
-              b, l, logitsPerPosition,
-              ValueRange{batch, head, row, toIndex(lower)});
-          Value zUpper = tensor::ExtractOp::create(
-              b, l, logitsPerPosition,
-              ValueRange{batch, head, row, toIndex(upper)});
-          // (1 - w) zLower + w zUpper = zLower + w (zUpper - zLower).
-          Value interpolated = arith::AddFOp::create(
-              b, l, zLower,
-              arith::MulFOp::create(b, l, weight,
-                                    arith::SubFOp::create(b, l, zUpper, zLower)));
+          Value interpolated =
+              interpolateCopeBias(b, l, logitsPerPosition,
+                                  ValueRange{batch, head, row}, args[0],
+                                  positions);
           Value visible = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule,
                                                 column, row);
           return arith::SelectOp::create(b, l, visible, interpolated,

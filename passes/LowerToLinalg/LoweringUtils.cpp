@@ -133,4 +133,30 @@ Value eluPlusOne(OpBuilder &b, Location loc, Value x) {
   return arith::SelectOp::create(b, loc, positive, linearBranch, expBranch);
 }
 
+Value interpolateCopeBias(OpBuilder &b, Location loc, Value z,
+                          ValueRange leadingIndices, Value position,
+                          int64_t positions) {
+  Type positionType = position.getType();
+  Type elementType = cast<RankedTensorType>(z.getType()).getElementType();
+  Value clamped = arith::MinimumFOp::create(
+      b, loc, position, floatConstant(b, loc, positionType, positions - 1));
+  Value lower = math::FloorOp::create(b, loc, clamped);
+  Value upper = math::CeilOp::create(b, loc, clamped);
+  Value weight = arith::TruncFOp::create(
+      b, loc, elementType, arith::SubFOp::create(b, loc, clamped, lower));
+  auto read = [&](Value at) -> Value {
+    SmallVector<Value> indices(leadingIndices);
+    indices.push_back(arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        arith::FPToSIOp::create(b, loc, b.getI64Type(), at)));
+    return tensor::ExtractOp::create(b, loc, z, indices);
+  };
+  Value zLower = read(lower), zUpper = read(upper);
+  // (1 - w) zLower + w zUpper = zLower + w (zUpper - zLower).
+  return arith::AddFOp::create(
+      b, loc, zLower,
+      arith::MulFOp::create(b, loc, weight,
+                            arith::SubFOp::create(b, loc, zUpper, zLower)));
+}
+
 } // namespace infini::lowering

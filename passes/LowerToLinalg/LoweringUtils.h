@@ -76,6 +76,15 @@ mlir::Value sigmoid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 /// elu(x) + 1: x + 1 for x > 0, exp(x) otherwise (always positive).
 mlir::Value eluPlusOne(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 
+/// CoPE's bias at an f64 `position`: with p = min(position, positions - 1),
+/// (1 - w) z[..., floor p] + w z[..., ceil p], w = p - floor p, read from `z`
+/// at `leadingIndices` followed by the position index. Positions are sums of
+/// hundreds of gates, so they are accumulated and interpolated in f64; the
+/// result has z's element type.
+mlir::Value interpolateCopeBias(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Value z, mlir::ValueRange leadingIndices,
+                                mlir::Value position, int64_t positions);
+
 } // namespace infini::lowering
 
 #endif // INFINI_PASSES_LOWERTOLINALG_LOWERINGUTILS_H

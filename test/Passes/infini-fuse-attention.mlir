@@ -40,3 +40,24 @@ func.func @attention_with_bias(%q: tensor<?x2x8x16xf32>, %k: tensor<?x2x8x16xf32
   %0 = infini.local_attention %q, %k, %v bias %bias : tensor<?x2x8x16xf32>, tensor<?x2x8x8xf32>
   return %0 : tensor<?x2x8x16xf32>
 }
+
+// With a CoPE bias from the same query and key, infini.cope is fused too:
+// z = q E per query tile, key tiles walked from the diagonal backwards, the
+// gates' reversed cumulative sum as an f64 matmul with a suffix-ones matrix
+// plus the sum carried from the tiles already walked.
+// CHECK-LABEL: func.func @cope_attention
+// CHECK-NOT:     infini.cope
+// CHECK:         %[[ONES:.+]] = linalg.generic {{.*}} outs(%{{.+}} : tensor<4x4xf64>)
+// CHECK:         scf.forall (%{{.+}}, %{{.+}}, %[[ROW:[^)]+]]) =
+// CHECK:           linalg.contract {{.*}} -> tensor<4x6xf32>
+// CHECK:           scf.for %[[STEP:[^ ]+]] = {{.*}} -> (tensor<4xf32>, tensor<4xf32>, tensor<4x16xf32>, tensor<4xf64>)
+// CHECK:             %[[COL:.+]] = arith.subi %[[ROW]], %[[STEP]]
+// CHECK:             linalg.contract {{.*}} ins(%{{.+}}, %[[ONES]] : tensor<4x4xf64>, tensor<4x4xf64>)
+// CHECK-NOT:     infini.cope
+func.func @cope_attention(%q: tensor<?x2x8x16xf32>, %k: tensor<?x2x8x16xf32>,
+                          %v: tensor<?x2x8x16xf32>,
+                          %e: tensor<16x6xf32>) -> tensor<?x2x8x16xf32> {
+  %bias = infini.cope %q, %k, %e : tensor<?x2x8x16xf32>, tensor<?x2x8x16xf32>, tensor<16x6xf32> -> tensor<?x2x8x8xf32>
+  %0 = infini.local_attention %q, %k, %v bias %bias : tensor<?x2x8x16xf32>, tensor<?x2x8x8xf32>
+  return %0 : tensor<?x2x8x16xf32>
+}
