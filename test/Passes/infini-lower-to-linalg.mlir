@@ -167,17 +167,19 @@ func.func @rope_interleaved_partial(%x: tensor<1x2x4x8xf32>, %offset: i64) -> te
 // CHECK: arith.constant 0.353553{{[0-9]+}} : f32
 // CHECK: arith.cmpi ule
 // CHECK: math.exp
+// Gates and positions are kept in f64.
+// CHECK: arith.extf {{.*}} : f32 to f64
 // The reversed cumulative sum over key columns.
-// CHECK: %[[P:.+]]:2 = scf.for {{.*}} -> (tensor<?x2x4xf32>, tensor<?x2x4x4xf32>)
-// CHECK: %[[COL:.+]] = tensor.extract_slice %[[G]][0, 0, 0, %{{.+}}] [%{{.+}}, 2, 4, 1] [1, 1, 1, 1] : tensor<?x2x4x4xf32> to tensor<?x2x4xf32>
-// CHECK: %[[RUNNING:.+]] = linalg.generic {{.*}} ins(%[[COL]] : tensor<?x2x4xf32>)
+// CHECK: %[[P:.+]]:2 = scf.for {{.*}} -> (tensor<?x2x4xf64>, tensor<?x2x4x4xf64>)
+// CHECK: %[[COL:.+]] = tensor.extract_slice %[[G]][0, 0, 0, %{{.+}}] [%{{.+}}, 2, 4, 1] [1, 1, 1, 1] : tensor<?x2x4x4xf64> to tensor<?x2x4xf64>
+// CHECK: %[[RUNNING:.+]] = linalg.generic {{.*}} ins(%[[COL]] : tensor<?x2x4xf64>)
 // CHECK: %[[INS:.+]] = tensor.insert_slice %[[RUNNING]]
 // CHECK: scf.yield %[[RUNNING]], %[[INS]]
 // z = q E
 // CHECK: %[[Z:.+]] = linalg.contract {{.*}} ins(%[[Q]], %[[E]] : tensor<?x2x4x8xf32>, tensor<8x3xf32>) outs(%{{.+}} : tensor<?x2x4x3xf32>)
-// CHECK: %[[BIAS:.+]] = linalg.generic {{.*}} ins(%[[P]]#1 : tensor<?x2x4x4xf32>)
+// CHECK: %[[BIAS:.+]] = linalg.generic {{.*}} ins(%[[P]]#1 : tensor<?x2x4x4xf64>)
 // Positions are clamped to P - 1 and interpolated.
-// CHECK: arith.minimumf %{{.+}}, %{{.+}} : f32
+// CHECK: arith.minimumf %{{.+}}, %{{.+}} : f64
 // CHECK: math.floor
 // CHECK: math.ceil
 // CHECK: tensor.extract %[[Z]]
