@@ -11,9 +11,12 @@ def LowerToLinalg : Pass<"infini-lower-to-linalg", "mlir::ModuleOp"> {
     Rewrites every `infini` op into ops on tensors: `linalg.generic` and
     named linalg ops for contractions and element-wise work, `tensor` ops for
     reshapes, and `scf.for` where an op carries a recurrence (the reversed
-    cumulative sum of CoPE gates). Matrix products become contractions whose
-    innermost loop reads the weight contiguously (the weight is transposed
-    once per step), ready for `infini-vectorize-contractions`.
+    cumulative sum of CoPE gates). Matrix products become `linalg.contract`
+    ops whose output-column loop reads the weight contiguously: a weight
+    with a multiple of 32 output features is packed once per step into
+    panels `[O/32, I, 32]` (one register tile's columns as one contiguous
+    stream over the reduction), any other is transposed to `[I, O]`; ready
+    for `infini-vectorize-contractions`.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",

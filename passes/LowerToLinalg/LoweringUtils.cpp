@@ -91,24 +91,64 @@ Value buildContraction(OpBuilder &b, Location loc, unsigned numLoops, Value lhs,
       .getResult(0);
 }
 
+/// Output columns per weight panel: one register tile's width (the default
+/// column tile of infini-vectorize-contractions).
+static constexpr int64_t kPanelWidth = 32;
+
 Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight) {
   auto weightType = cast<RankedTensorType>(weight.getType());
   Type elementType = weightType.getElementType();
-  // [O, I] -> [I, O]: the contraction's innermost (output column) loop then
-  // walks the weight contiguously, which is what the vectorizer wants.
-  SmallVector<OpFoldResult> weightSizes = sizesOf(b, loc, weight);
-  Value transposedInit = emptyTensor(
-      b, loc, {weightSizes[1], weightSizes[0]}, elementType);
-  Value transposed =
-      linalg::TransposeOp::create(b, loc, weight, transposedInit,
-                                  ArrayRef<int64_t>{1, 0})
-          .getResult()[0];
+  int64_t outFeatures = weightType.getDimSize(0);
+  int64_t inFeatures = weightType.getDimSize(1);
   SmallVector<OpFoldResult> xSizes = sizesOf(b, loc, x);
-  Value init = filledTensor(b, loc, {xSizes[0], xSizes[1], weightSizes[0]},
-                            elementType, 0.0);
-  // Loops (b, t, o, i).
-  return buildContraction(b, loc, 4, x, {0, 1, 3}, transposed, {3, 2}, init,
-                          {0, 1, 2});
+  SmallVector<OpFoldResult> weightSizes = sizesOf(b, loc, weight);
+  if (ShapedType::isDynamic(outFeatures) ||
+      ShapedType::isDynamic(inFeatures) || outFeatures % kPanelWidth != 0) {
+    // [O, I] -> [I, O]: the contraction's innermost (output column) loop
+    // then walks the weight contiguously, which is what the vectorizer wants.
+    Value transposed =
+        linalg::TransposeOp::create(
+            b, loc, weight,
+            emptyTensor(b, loc, {weightSizes[1], weightSizes[0]}, elementType),
+            ArrayRef<int64_t>{1, 0})
+            .getResult()[0];
+    Value init = filledTensor(b, loc, {xSizes[0], xSizes[1], weightSizes[0]},
+                              elementType, 0.0);
+    // Loops (b, t, o, i).
+    return buildContraction(b, loc, 4, x, {0, 1, 3}, transposed, {3, 2}, init,
+                            {0, 1, 2});
+  }
+  // Packed panels [O/32, I, 32]: a register tile's 32 columns of the weight
+  // are then one contiguous stream over the reduction, as in a BLAS packed
+  // panel, instead of 128-byte pieces 4*O bytes apart.
+  int64_t panels = outFeatures / kPanelWidth;
+  auto splitType = RankedTensorType::get({panels, kPanelWidth, inFeatures},
+                                         elementType);
+  Value split = tensor::ExpandShapeOp::create(
+      b, loc, splitType, weight, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+  Value packed =
+      linalg::TransposeOp::create(
+          b, loc, split,
+          emptyTensor(b, loc,
+                      {b.getIndexAttr(panels), b.getIndexAttr(inFeatures),
+                       b.getIndexAttr(kPanelWidth)},
+                      elementType),
+          ArrayRef<int64_t>{0, 2, 1})
+          .getResult()[0];
+  Value init = filledTensor(
+      b, loc,
+      {xSizes[0], xSizes[1], b.getIndexAttr(panels),
+       b.getIndexAttr(kPanelWidth)},
+      elementType, 0.0);
+  // Loops (b, t, panel, column, i).
+  Value panelled = buildContraction(b, loc, 5, x, {0, 1, 4}, packed, {2, 4, 3},
+                                    init, {0, 1, 2, 3});
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto resultType = RankedTensorType::get(
+      {xType.getDimSize(0), xType.getDimSize(1), outFeatures}, elementType);
+  return tensor::CollapseShapeOp::create(
+      b, loc, resultType, panelled,
+      ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
 }
 
 Value sigmoid(OpBuilder &b, Location loc, Value x) {

@@ -38,6 +38,20 @@ func.func @linear(%x: tensor<?x4x8xf32>, %w: tensor<16x8xf32>) -> tensor<?x4x16x
   return %0 : tensor<?x4x16xf32>
 }
 
+// With a multiple of 32 output features, the weight is packed into panels
+// [O/32, I, 32] and the contraction writes [B, T, O/32, 32].
+// CHECK-LABEL: func.func @linear_packed
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<?x4x8xf32>, %[[W:[^:]+]]: tensor<64x8xf32>)
+// CHECK: %[[SPLIT:.+]] = tensor.expand_shape %[[W]] {{\[\[}}0, 1], [2]] output_shape [2, 32, 8] : tensor<64x8xf32> into tensor<2x32x8xf32>
+// CHECK: %[[PANELS:.+]] = linalg.transpose ins(%[[SPLIT]] : tensor<2x32x8xf32>) outs(%{{.+}} : tensor<2x8x32xf32>) permutation = [0, 2, 1]
+// CHECK: %[[Y:.+]] = linalg.contract {{.*}} ins(%[[X]], %[[PANELS]] : tensor<?x4x8xf32>, tensor<2x8x32xf32>) outs(%{{.+}} : tensor<?x4x2x32xf32>)
+// CHECK: %[[R:.+]] = tensor.collapse_shape %[[Y]] {{\[\[}}0], [1], [2, 3]] : tensor<?x4x2x32xf32> into tensor<?x4x64xf32>
+// CHECK: return %[[R]]
+func.func @linear_packed(%x: tensor<?x4x8xf32>, %w: tensor<64x8xf32>) -> tensor<?x4x64xf32> {
+  %0 = infini.linear %x, %w : tensor<?x4x8xf32>, tensor<64x8xf32> -> tensor<?x4x64xf32>
+  return %0 : tensor<?x4x64xf32>
+}
+
 // CHECK-LABEL: func.func @split_heads
 // CHECK-SAME: (%[[X:[^:]+]]: tensor<?x4x8xf32>)
 // CHECK: %[[B:.+]] = tensor.dim %[[X]], %c0
