@@ -88,6 +88,22 @@ def EraseSelfCopies : Pass<"infini-erase-self-copies", "mlir::func::FuncOp"> {
   }];
 }
 
+def ApproximateMath : Pass<"infini-approximate-math", "mlir::func::FuncOp"> {
+  let summary = "Replace f32 transcendentals with vectorizable polynomial approximations";
+  let description = [{
+    Softmax and sigmoid loops call `exp` once per element; as a libm call it
+    keeps LLVM from vectorizing the loop. This pass rewrites f32 `math.exp`
+    (and the other f32 functions MLIR approximates, such as `tanh` and
+    `log`) into MLIR's polynomial approximations: arithmetic and bit
+    operations, accurate to a few ulp. f64 math (RoPE's angle table) keeps
+    its exact lowering.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::math::MathDialect",
+    "mlir::vector::VectorDialect"
+  ];
+}
+
 def ExportStep : Pass<"infini-export-step", "mlir::ModuleOp"> {
   let summary = "Give model step functions the C calling interface the runtime uses";
   let description = [{

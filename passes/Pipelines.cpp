@@ -58,7 +58,8 @@ void infini::buildLinalgToLoopsPipeline(OpPassManager &pm,
 void infini::buildLoopsToLLVMPipeline(OpPassManager &pm,
                                       const CPUPipelineOptions &) {
   addPasses(pm,
-            "func.func(convert-vector-to-scf{full-unroll=1}),"
+            "func.func(convert-vector-to-scf{full-unroll=1},"
+            "infini-approximate-math),"
             "convert-scf-to-openmp,canonicalize,lower-affine,convert-scf-to-cf,"
             "canonicalize,"
             "expand-strided-metadata,lower-affine,"

@@ -13,9 +13,11 @@
 // The contraction becomes outer products: one vector FMA per row of the tile.
 // CHECK-COUNT-4: llvm.intr.fmuladd({{.*}}) : (vector<8xf32>, vector<8xf32>, vector<8xf32>) -> vector<8xf32>
 // CHECK-NOT: llvm.intr.fmuladd
-// Transcendental math becomes LLVM intrinsics, f64 kept.
+// f64 math becomes LLVM intrinsics; f32 exp a polynomial (FMAs, no call).
 // CHECK: llvm.intr.cos({{.*}}) : (f64) -> f64
-// CHECK: llvm.intr.exp({{.*}}) : (f32) -> f32
+// CHECK-NOT: llvm.intr.exp({{.*}}) : (f32) -> f32
+// CHECK: llvm.intr.fma({{.*}}) : (f32, f32, f32) -> f32
+// CHECK-NOT: llvm.intr.exp({{.*}}) : (f32) -> f32
 // CHECK: llvm.return
 // CHECK-LABEL: llvm.func @_mlir_ciface_step(
 // CHECK-SAME: {infini.input}
