@@ -33,14 +33,6 @@ using namespace infini::lowering;
 
 namespace {
 
-/// The largest divisor of `size` that is at most `target`.
-int64_t largestDivisorAtMost(int64_t size, int64_t target) {
-  for (int64_t candidate = std::min(size, target); candidate > 1; --candidate)
-    if (size % candidate == 0)
-      return candidate;
-  return 1;
-}
-
 /// Extracts the [rows, Dh] (or [rows, cols]) tile at (b, h, row0, col0) of a
 /// rank-4 tensor as a rank-2 tensor.
 Value extractTile(OpBuilder &b, Location loc, Value source, Value batch,
@@ -56,19 +48,14 @@ Value extractTile(OpBuilder &b, Location loc, Value source, Value batch,
                                         sizes, strides);
 }
 
-/// Folds the last dimension of a rank-2 `input` into the rank-1 `init`.
+/// Folds the columns of a rank-2 `input` into the rank-1 `init`.
 Value reduceRows(OpBuilder &b, Location loc, Value input, Value init,
                  function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
-  MLIRContext *ctx = b.getContext();
-  auto generic = linalg::GenericOp::create(
-      b, loc, init.getType(), input, init,
-      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2), projection(ctx, 2, {0})},
-      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                    utils::IteratorType::reduction},
-      [&](OpBuilder &nb, Location l, ValueRange args) {
-        linalg::YieldOp::create(nb, l, combine(nb, l, args[0], args[1]));
-      });
-  return generic.getResult(0);
+  return buildFold(b, loc, 2, input, {b.getMultiDimIdentityMap(2)}, init,
+                   projection(b.getContext(), 2, {0}),
+                   [&](OpBuilder &nb, Location l, ValueRange args) {
+                     return combine(nb, l, args[0], args[1]);
+                   });
 }
 
 struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {

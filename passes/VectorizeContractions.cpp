@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/LowerToLinalg/LoweringUtils.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -22,16 +23,9 @@ namespace infini {
 } // namespace infini
 
 using namespace mlir;
+using infini::lowering::largestDivisorAtMost;
 
 namespace {
-
-/// The largest divisor of `size` that is at most `target`.
-int64_t largestDivisorAtMost(int64_t size, int64_t target) {
-  for (int64_t candidate = std::min(size, target); candidate > 1; --candidate)
-    if (size % candidate == 0)
-      return candidate;
-  return 1;
-}
 
 /// The largest multiple of `unit` that divides `size` and is at most
 /// `target`, so a parallel block holds whole register tiles; `size` itself

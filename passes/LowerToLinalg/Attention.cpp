@@ -73,11 +73,11 @@ struct LowerLocalAttention : OpRewritePattern<LocalAttentionOp> {
 
     // Softmax over j, normalized after the value contraction (one division
     // per output element rather than per score).
-    Value rowMax = buildReductionWith(
-        rewriter, loc, logits, rows,
-        filledTensor(rewriter, loc, rowSizes, elementType, -INFINITY),
-        [](OpBuilder &b, Location l, Value element, Value acc) -> Value {
-          return arith::MaximumFOp::create(b, l, element, acc);
+    Value rowMax = buildFold(
+        rewriter, loc, 4, logits, {identity4},
+        filledTensor(rewriter, loc, rowSizes, elementType, -INFINITY), rows,
+        [](OpBuilder &b, Location l, ValueRange args) -> Value {
+          return arith::MaximumFOp::create(b, l, args[0], args[1]);
         });
     Value exponentials = buildElementwise(
         rewriter, loc, {logits, rowMax}, {identity4, rows},
@@ -103,22 +103,6 @@ struct LowerLocalAttention : OpRewritePattern<LocalAttentionOp> {
         });
     rewriter.replaceOp(op, result);
     return success();
-  }
-
-  /// Folds the last dimension of a rank-4 `input` into `init` with `combine`.
-  static Value buildReductionWith(
-      OpBuilder &b, Location loc, Value input, AffineMap outputMap, Value init,
-      llvm::function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
-    SmallVector<utils::IteratorType> iterators(4,
-                                               utils::IteratorType::parallel);
-    iterators[3] = utils::IteratorType::reduction;
-    auto generic = linalg::GenericOp::create(
-        b, loc, init.getType(), input, init,
-        ArrayRef<AffineMap>{b.getMultiDimIdentityMap(4), outputMap}, iterators,
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          linalg::YieldOp::create(nb, l, combine(nb, l, args[0], args[1]));
-        });
-    return generic.getResult(0);
   }
 };
 

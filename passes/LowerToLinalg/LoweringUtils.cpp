@@ -10,6 +10,13 @@ using namespace mlir;
 
 namespace infini::lowering {
 
+int64_t largestDivisorAtMost(int64_t size, int64_t target) {
+  for (int64_t candidate = std::min(size, target); candidate > 1; --candidate)
+    if (size % candidate == 0)
+      return candidate;
+  return 1;
+}
+
 SmallVector<OpFoldResult> sizesOf(OpBuilder &b, Location loc, Value tensor) {
   return tensor::getMixedSizes(b, loc, tensor);
 }
@@ -55,9 +62,9 @@ Value buildElementwise(OpBuilder &b, Location loc, ValueRange inputs,
   return generic.getResult(0);
 }
 
-Value buildReduction(OpBuilder &b, Location loc, unsigned numLoops,
-                     ValueRange inputs, ArrayRef<AffineMap> inputMaps,
-                     Value init, AffineMap outputMap, BodyBuilder body) {
+Value buildFold(OpBuilder &b, Location loc, unsigned numLoops,
+                ValueRange inputs, ArrayRef<AffineMap> inputMaps, Value init,
+                AffineMap outputMap, BodyBuilder combine) {
   SmallVector<AffineMap> maps(inputMaps);
   maps.push_back(outputMap);
   SmallVector<utils::IteratorType> iterators(numLoops,
@@ -68,11 +75,22 @@ Value buildReduction(OpBuilder &b, Location loc, unsigned numLoops,
   auto generic = linalg::GenericOp::create(
       b, loc, init.getType(), inputs, init, maps, iterators,
       [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
-        Value term = body(nested, nestedLoc, args);
-        Value sum = arith::AddFOp::create(nested, nestedLoc, args.back(), term);
-        linalg::YieldOp::create(nested, nestedLoc, sum);
+        linalg::YieldOp::create(nested, nestedLoc,
+                                combine(nested, nestedLoc, args));
       });
   return generic.getResult(0);
+}
+
+Value buildReduction(OpBuilder &b, Location loc, unsigned numLoops,
+                     ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+                     Value init, AffineMap outputMap, BodyBuilder body) {
+  return buildFold(b, loc, numLoops, inputs, inputMaps, init, outputMap,
+                   [&](OpBuilder &nested, Location nestedLoc,
+                       ValueRange args) -> Value {
+                     Value term = body(nested, nestedLoc, args);
+                     return arith::AddFOp::create(nested, nestedLoc,
+                                                  args.back(), term);
+                   });
 }
 
 Value buildContraction(OpBuilder &b, Location loc, unsigned numLoops, Value lhs,

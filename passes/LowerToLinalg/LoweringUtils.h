@@ -19,6 +19,10 @@ using BodyBuilder =
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
                                    mlir::ValueRange /*block arguments*/)>;
 
+/// The largest divisor of `size` that is at most `target` (a tile size that
+/// leaves no partial tile).
+int64_t largestDivisorAtMost(int64_t size, int64_t target);
+
 /// The sizes of a ranked tensor value, dynamic ones read with tensor.dim.
 llvm::SmallVector<mlir::OpFoldResult> sizesOf(mlir::OpBuilder &b,
                                               mlir::Location loc,
@@ -49,6 +53,15 @@ mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::ValueRange inputs,
                              llvm::ArrayRef<mlir::AffineMap> inputMaps,
                              mlir::Value init, BodyBuilder body);
+
+/// A linalg.generic over `numLoops` loops that folds the loops not in
+/// `outputMap` into `init`: `combine` gets the input elements followed by
+/// the accumulator and returns the new accumulator.
+mlir::Value buildFold(mlir::OpBuilder &b, mlir::Location loc, unsigned numLoops,
+                      mlir::ValueRange inputs,
+                      llvm::ArrayRef<mlir::AffineMap> inputMaps,
+                      mlir::Value init, mlir::AffineMap outputMap,
+                      BodyBuilder combine);
 
 /// A linalg.generic that sums `body(inputs)` over the loops not in `outputMap`
 /// into `init` (whose existing values are accumulated onto).
