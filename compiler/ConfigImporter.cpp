@@ -39,9 +39,9 @@ public:
     if (!number)
       return error(key, "must be an integer");
     if (*number < minimum)
-      return error(key, llvm::formatv("must be at least {0}, got {1}", minimum,
-                                      *number)
-                            .str());
+      return error(
+          key, llvm::formatv("must be at least {0}, got {1}", minimum, *number)
+                   .str());
     return *number;
   }
 
@@ -69,8 +69,8 @@ public:
       return defaultValue.str();
     std::optional<llvm::StringRef> text = value->getAsString();
     if (!text || !llvm::is_contained(allowed, *text))
-      return error(key, "must be one of \"" + llvm::join(allowed, "\", \"") +
-                            "\"");
+      return error(key,
+                   "must be one of \"" + llvm::join(allowed, "\", \"") + "\"");
     return text->str();
   }
 
@@ -86,7 +86,8 @@ public:
   }
 
   /// A nested object, or nullptr when absent or null (the feature is off).
-  llvm::Expected<const llvm::json::Object *> optionalObject(llvm::StringRef key) {
+  llvm::Expected<const llvm::json::Object *>
+  optionalObject(llvm::StringRef key) {
     seen.insert(key);
     const llvm::json::Value *value = object.get(key);
     if (!value || value->kind() == llvm::json::Value::Null)
@@ -109,9 +110,9 @@ public:
   }
 
   llvm::Error error(llvm::StringRef key, const llvm::Twine &message) const {
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        llvm::Twine(filename) + ": '" + childPath(key) + "' " + message);
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   llvm::Twine(filename) + ": '" +
+                                       childPath(key) + "' " + message);
   }
 
 private:
@@ -196,7 +197,8 @@ llvm::Expected<ModelConfig> infini::parseModelConfig(llvm::StringRef json,
     if (scaling) {
       ObjectReader scalingReader(*scaling, "rope.scaling", filename.str());
       std::string type;
-      ASSIGN_OR_RETURN(type, scalingReader.string("type", "linear", {"linear"}));
+      ASSIGN_OR_RETURN(type,
+                       scalingReader.string("type", "linear", {"linear"}));
       ASSIGN_OR_RETURN(rope.factor, scalingReader.positive("factor", 1.0));
       if (llvm::Error error = scalingReader.rejectUnknownKeys())
         return std::move(error);
@@ -223,8 +225,8 @@ llvm::Expected<ModelConfig> infini::parseModelConfig(llvm::StringRef json,
     ModelConfig::Memory memory;
     ObjectReader memoryReader(*memoryObject, "memory", filename.str());
     std::string update;
-    ASSIGN_OR_RETURN(update,
-                     memoryReader.string("update", "linear", {"linear", "delta"}));
+    ASSIGN_OR_RETURN(
+        update, memoryReader.string("update", "linear", {"linear", "delta"}));
     memory.delta = update == "delta";
     ASSIGN_OR_RETURN(memory.eps, memoryReader.positive("eps", 1e-6));
     if (llvm::Error error = memoryReader.rejectUnknownKeys())
@@ -260,14 +262,14 @@ public:
     Block *entry = func.addEntryBlock();
     builder.setInsertionPointToStart(entry);
 
-    Value input = addArgument(
-        vocabulary ? tensor({batch, tokens}, builder.getI32Type())
-                   : tensor({batch, tokens, width}),
-        kInputAttr, UnitAttr::get(ctx));
-    position = addArgument(builder.getI64Type(), kPositionAttr,
-                           UnitAttr::get(ctx));
-    validLength = addArgument(builder.getI64Type(), kValidLengthAttr,
-                              UnitAttr::get(ctx));
+    Value input =
+        addArgument(vocabulary ? tensor({batch, tokens}, builder.getI32Type())
+                               : tensor({batch, tokens, width}),
+                    kInputAttr, UnitAttr::get(ctx));
+    position =
+        addArgument(builder.getI64Type(), kPositionAttr, UnitAttr::get(ctx));
+    validLength =
+        addArgument(builder.getI64Type(), kValidLengthAttr, UnitAttr::get(ctx));
     SmallVector<Value> states;
     if (config.memory) {
       for (int64_t layer = 0; layer < config.numLayers; ++layer) {
@@ -303,8 +305,7 @@ public:
       func.setArgAttrs(index, attrs);
     func.setResultAttr(0, kOutputAttr, UnitAttr::get(ctx));
     for (unsigned i = 0; i < newStates.size(); ++i)
-      func.setResultAttr(i + 1, kStateAttr,
-                         argAttrs[3 + i].get(kStateAttr));
+      func.setResultAttr(i + 1, kStateAttr, argAttrs[3 + i].get(kStateAttr));
     return module;
   }
 
@@ -313,15 +314,18 @@ private:
                    SmallVectorImpl<Value> &newStates) {
     Location loc = builder.getUnknownLoc();
     std::string prefix = "layers." + std::to_string(layer) + ".";
-    int64_t width = config.hiddenSize, projected = config.numHeads * config.headDim;
+    int64_t width = config.hiddenSize,
+            projected = config.numHeads * config.headDim;
     auto name = [&](StringRef suffix) { return prefix + suffix.str(); };
     FloatAttr normEps = builder.getF64FloatAttr(config.normEps);
 
     Value h = infini::RMSNormOp::create(
-        builder, loc, x.getType(), x, weight(name("attn_norm.weight"), {width}), normEps);
+        builder, loc, x.getType(), x, weight(name("attn_norm.weight"), {width}),
+        normEps);
     auto project = [&](StringRef which) {
-      Value flat = linear(h, weight(name("attn." + which.str() + "_proj.weight"),
-                                    {projected, width}));
+      Value flat =
+          linear(h, weight(name("attn." + which.str() + "_proj.weight"),
+                           {projected, width}));
       return infini::SplitHeadsOp::create(builder, loc, headsType(), flat)
           .getResult();
     };
@@ -365,7 +369,8 @@ private:
           builder, loc, headsType(), retrieved, attention,
           weight(name("attn.memory_gate"), {config.numHeads}));
       auto update = infini::MemoryUpdateOp::create(
-          builder, loc, memoryType(), normType(), kMemory, v, memoryState, normState, validLength,
+          builder, loc, memoryType(), normType(), kMemory, v, memoryState,
+          normState, validLength,
           infini::MemoryUpdateModeAttr::get(
               builder.getContext(), memory->delta ? MemoryUpdateMode::Delta
                                                   : MemoryUpdateMode::Linear),
@@ -374,20 +379,25 @@ private:
       newStates.push_back(update.getNewNorm());
     }
     Value merged = infini::MergeHeadsOp::create(
-        builder, loc, tensor({ShapedType::kDynamic, config.segmentLen, projected}),
+        builder, loc,
+        tensor({ShapedType::kDynamic, config.segmentLen, projected}),
         attention);
-    Value attended = linear(merged, weight(name("attn.o_proj.weight"),
-                                           {width, projected}));
+    Value attended =
+        linear(merged, weight(name("attn.o_proj.weight"), {width, projected}));
     x = arith::AddFOp::create(builder, loc, x, attended);
 
     Value normed = infini::RMSNormOp::create(
-        builder, loc, x.getType(), x, weight(name("ffn_norm.weight"), {width}), normEps);
+        builder, loc, x.getType(), x, weight(name("ffn_norm.weight"), {width}),
+        normEps);
     int64_t ffn = config.intermediateSize;
+    // One statement per weight: arguments of one call are evaluated in an
+    // unspecified order, and the weights' order is the signature's.
+    Value gateWeight = weight(name("ffn.gate_proj.weight"), {ffn, width});
+    Value upWeight = weight(name("ffn.up_proj.weight"), {ffn, width});
+    Value downWeight = weight(name("ffn.down_proj.weight"), {width, ffn});
     Value feedForward = infini::SwiGLUOp::create(
-        builder, loc, normed.getType(), normed, weight(name("ffn.gate_proj.weight"), {ffn, width}),
-        weight(name("ffn.up_proj.weight"), {ffn, width}),
-        weight(name("ffn.down_proj.weight"), {width, ffn}),
-        builder.getF64FloatAttr(config.swishBeta));
+        builder, loc, normed.getType(), normed, gateWeight, upWeight,
+        downWeight, builder.getF64FloatAttr(config.swishBeta));
     return arith::AddFOp::create(builder, loc, x, feedForward);
   }
 

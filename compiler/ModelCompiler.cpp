@@ -35,8 +35,8 @@ static llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-llvm::Expected<OwningOpRef<ModuleOp>>
-infini::loadModel(llvm::StringRef path, MLIRContext &context) {
+llvm::Expected<OwningOpRef<ModuleOp>> infini::loadModel(llvm::StringRef path,
+                                                        MLIRContext &context) {
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
       llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!file)
@@ -61,8 +61,7 @@ infini::loadModel(llvm::StringRef path, MLIRContext &context) {
   });
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
-  OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
     return makeError(path + ":" + diagnostics);
   return module;
@@ -80,9 +79,10 @@ static std::optional<rt::ElementType> elementTypeOf(Type type) {
 }
 
 /// Describes one argument or result of the step function.
-static llvm::Expected<rt::ArgSpec>
-describeValue(Type type, DictionaryAttr attrs, bool isResult, unsigned index,
-              llvm::StringRef where) {
+static llvm::Expected<rt::ArgSpec> describeValue(Type type,
+                                                 DictionaryAttr attrs,
+                                                 bool isResult, unsigned index,
+                                                 llvm::StringRef where) {
   std::string what = (isResult ? "result #" : "argument #") +
                      std::to_string(index) + " of " + where.str();
   rt::ArgSpec spec;
@@ -148,8 +148,8 @@ describeValue(Type type, DictionaryAttr attrs, bool isResult, unsigned index,
   return spec;
 }
 
-llvm::Expected<std::vector<rt::ArgSpec>>
-infini::describeStep(ModuleOp module, llvm::StringRef filename) {
+/// The functions with an `infini.input` argument: model step functions.
+static SmallVector<func::FuncOp> findStepFunctions(ModuleOp module) {
   SmallVector<func::FuncOp> steps;
   module.walk([&](func::FuncOp func) {
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
@@ -158,9 +158,16 @@ infini::describeStep(ModuleOp module, llvm::StringRef filename) {
         break;
       }
   });
+  return steps;
+}
+
+llvm::Expected<std::vector<rt::ArgSpec>>
+infini::describeStep(ModuleOp module, llvm::StringRef filename) {
+  SmallVector<func::FuncOp> steps = findStepFunctions(module);
   if (steps.size() != 1)
-    return makeError(filename + ": expected exactly one function with an "
-                                "infini.input argument, found " +
+    return makeError(filename +
+                     ": expected exactly one function with an "
+                     "infini.input argument, found " +
                      llvm::Twine(steps.size()));
   func::FuncOp step = steps.front();
   std::string where = "@" + step.getSymName().str();
@@ -278,12 +285,8 @@ infini::compileModel(ModuleOp module, llvm::StringRef filename,
       describeStep(module, filename);
   if (!specs)
     return specs.takeError();
-  std::string stepName;
-  module.walk([&](func::FuncOp func) {
-    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-      if (func.getArgAttr(i, kInputAttr))
-        stepName = func.getSymName().str();
-  });
+  // describeStep succeeded, so there is exactly one step function.
+  std::string stepName = findStepFunctions(module).front().getSymName().str();
 
   auto loweringStart = Clock::now();
   if (llvm::Error error = lowerToLLVMDialect(module, options))
@@ -328,8 +331,8 @@ infini::compileModel(ModuleOp module, llvm::StringRef filename,
   llvm::StringRef sharedLibraries[] = {INFINI_C_RUNNER_UTILS,
                                        INFINI_OPENMP_RUNTIME};
   engineOptions.sharedLibPaths = sharedLibraries;
-  auto engine = ExecutionEngine::create(module, engineOptions,
-                                        std::move(*targetMachine));
+  auto engine =
+      ExecutionEngine::create(module, engineOptions, std::move(*targetMachine));
   if (!engine)
     return makeError(filename + ": JIT compilation failed: " +
                      llvm::toString(engine.takeError()));

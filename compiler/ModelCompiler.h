@@ -47,8 +47,8 @@ loadModel(llvm::StringRef path, mlir::MLIRContext &context);
 /// Finds the step function (the one function with an `infini.input`
 /// argument) and describes its arguments, then its results (which lowering
 /// turns into trailing out-parameters), in call order.
-llvm::Expected<std::vector<rt::ArgSpec>>
-describeStep(mlir::ModuleOp module, llvm::StringRef filename);
+llvm::Expected<std::vector<rt::ArgSpec>> describeStep(mlir::ModuleOp module,
+                                                      llvm::StringRef filename);
 
 /// Lowers `module` in place through the infini-to-cpu stages.
 llvm::Error lowerToLLVMDialect(mlir::ModuleOp module,

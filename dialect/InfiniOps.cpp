@@ -61,18 +61,24 @@ private:
 
 LogicalResult EmbeddingOp::verify() {
   ShapeChecker shapes(*this);
-  if (failed(shapes.expect("C1", "ids", getIds(), {"B", "T"})) ||       // embedding_c1
-      failed(shapes.expect("C2", "table", getTable(), {"V", "D"})) ||   // embedding_c2
-      failed(shapes.expect("C3", "result", getResult(), {"B", "T", "D"}))) // embedding_c3
+  if (failed(
+          shapes.expect("C1", "ids", getIds(), {"B", "T"})) || // embedding_c1
+      failed(shapes.expect("C2", "table", getTable(),
+                           {"V", "D"})) || // embedding_c2
+      failed(shapes.expect("C3", "result", getResult(),
+                           {"B", "T", "D"}))) // embedding_c3
     return failure();
   return success();
 }
 
 LogicalResult LinearOp::verify() {
   ShapeChecker shapes(*this);
-  if (failed(shapes.expect("C1", "input", getInput(), {"B", "T", "I"})) ||  // linear_c1
-      failed(shapes.expect("C2", "weight", getWeight(), {"O", "I"})) ||     // linear_c2
-      failed(shapes.expect("C3", "result", getResult(), {"B", "T", "O"})))  // linear_c3
+  if (failed(shapes.expect("C1", "input", getInput(),
+                           {"B", "T", "I"})) || // linear_c1
+      failed(shapes.expect("C2", "weight", getWeight(),
+                           {"O", "I"})) || // linear_c2
+      failed(shapes.expect("C3", "result", getResult(),
+                           {"B", "T", "O"}))) // linear_c3
     return failure();
   return success();
 }
@@ -90,18 +96,17 @@ static LogicalResult verifyHeadLayout(Operation *op, Value flat,
   auto flatType = cast<RankedTensorType>(flat.getType());
   auto headsType = cast<RankedTensorType>(heads.getType());
   if (flatType.isDynamicDim(2))
-    return op->emitOpError() << "(" << flatTag << ") expects a static H*Dh in "
-                             << flatName;
+    return op->emitOpError()
+           << "(" << flatTag << ") expects a static H*Dh in " << flatName;
   if (headsType.isDynamicDim(1) || headsType.isDynamicDim(3))
-    return op->emitOpError() << "(" << headsTag
-                             << ") expects static H and Dh in " << headsName;
+    return op->emitOpError()
+           << "(" << headsTag << ") expects static H and Dh in " << headsName;
   int64_t width = headsType.getDimSize(1) * headsType.getDimSize(3);
   // Both ops number this check with their result's constraint, C2.
   if (flatType.getDimSize(2) != width)
     return op->emitOpError()
-           << "(C2) " << flatName << " has H*Dh = "
-           << flatType.getDimSize(2) << " but " << headsName
-           << " has H*Dh = " << width;
+           << "(C2) " << flatName << " has H*Dh = " << flatType.getDimSize(2)
+           << " but " << headsName << " has H*Dh = " << width;
   return success();
 }
 
@@ -127,7 +132,8 @@ LogicalResult RMSNormOp::verify() {
   int64_t width = inputType.getDimSize(inputType.getRank() - 1);
   if (ShapedType::isDynamic(width)) // rmsnorm_c2
     return emitOpError() << "(C2) expects a static last dimension";
-  if (!weightType.isDynamicDim(0) && weightType.getDimSize(0) != width) // rmsnorm_c2
+  if (!weightType.isDynamicDim(0) &&
+      weightType.getDimSize(0) != width) // rmsnorm_c2
     return emitOpError() << "(C2) weight has " << weightType.getDimSize(0)
                          << " elements but the input's last dimension is "
                          << width;
@@ -154,15 +160,17 @@ int64_t RopeOp::getRotaryDimOrDefault() {
 
 LogicalResult RopeOp::verify() {
   ShapeChecker shapes(*this);
-  if (failed(shapes.expect("C1", "input", getInput(), {"B", "H", "T", "Dh"}))) // rope_c1
+  if (failed(shapes.expect("C1", "input", getInput(),
+                           {"B", "H", "T", "Dh"}))) // rope_c1
     return failure();
   int64_t headDim = getInput().getType().getDimSize(3);
   if (ShapedType::isDynamic(headDim))
     return emitOpError() << "(C1) expects a static head width Dh";
   int64_t rotaryDim = getRotaryDimOrDefault();
   if (rotaryDim <= 0 || rotaryDim % 2 != 0 || rotaryDim > headDim) // rope_c2
-    return emitOpError() << "(C2) rotary_dim must be even, positive and at most "
-                         << "Dh = " << headDim << ", got " << rotaryDim;
+    return emitOpError()
+           << "(C2) rotary_dim must be even, positive and at most "
+           << "Dh = " << headDim << ", got " << rotaryDim;
   if (!(getTheta().convertToDouble() > 0)) // rope_c3
     return emitOpError() << "(C3) expects theta > 0";
   if (!(getScalingFactor().convertToDouble() > 0)) // rope_c4
@@ -172,14 +180,18 @@ LogicalResult RopeOp::verify() {
 
 LogicalResult CopeOp::verify() {
   ShapeChecker shapes(*this);
-  if (failed(shapes.expect("C1", "query", getQuery(), {"B", "H", "T", "Dh"})) || // cope_c1
+  if (failed(shapes.expect("C1", "query", getQuery(),
+                           {"B", "H", "T", "Dh"})) || // cope_c1
       failed(shapes.expect("C1", "key", getKey(), {"B", "H", "T", "Dh"})) ||
-      failed(shapes.expect("C2", "pos_emb", getPosEmb(), {"Dh", "P"})) || // cope_c2
-      failed(shapes.expect("C3", "result", getResult(), {"B", "H", "T", "T"}))) // cope_c3
+      failed(shapes.expect("C2", "pos_emb", getPosEmb(),
+                           {"Dh", "P"})) || // cope_c2
+      failed(shapes.expect("C3", "result", getResult(),
+                           {"B", "H", "T", "T"}))) // cope_c3
     return failure();
   if (getQuery().getType() != getKey().getType()) // cope_c1
     return emitOpError() << "(C1) expects query and key of one type, got "
-                         << getQuery().getType() << " and " << getKey().getType();
+                         << getQuery().getType() << " and "
+                         << getKey().getType();
   if (getQuery().getType().isDynamicDim(3)) // cope_c1
     return emitOpError() << "(C1) expects a static head width Dh";
   if (std::optional<int64_t> positions = shapes.lookup("P"); !positions)
@@ -191,7 +203,8 @@ LogicalResult CopeOp::verify() {
 
 LogicalResult LocalAttentionOp::verify() {
   ShapeChecker shapes(*this);
-  if (failed(shapes.expect("C1", "query", getQuery(), {"B", "H", "T", "Dh"})) || // local_attention_c1
+  if (failed(shapes.expect("C1", "query", getQuery(),
+                           {"B", "H", "T", "Dh"})) || // local_attention_c1
       failed(shapes.expect("C1", "key", getKey(), {"B", "H", "T", "Dh"})) ||
       failed(shapes.expect("C1", "value", getValue(), {"B", "H", "T", "Dh"})))
     return failure();
@@ -204,9 +217,12 @@ LogicalResult LocalAttentionOp::verify() {
 
 LogicalResult MemoryRetrieveOp::verify() {
   ShapeChecker shapes(*this);
-  if (failed(shapes.expect("C1", "query", getQuery(), {"B", "H", "T", "Dh"})) || // memory_retrieve_c1
-      failed(shapes.expect("C2", "memory", getMemory(), {"B", "H", "Dh", "Dh"})) || // memory_retrieve_c2
-      failed(shapes.expect("C3", "norm", getNorm(), {"B", "H", "Dh"}))) // memory_retrieve_c3
+  if (failed(shapes.expect("C1", "query", getQuery(),
+                           {"B", "H", "T", "Dh"})) || // memory_retrieve_c1
+      failed(shapes.expect("C2", "memory", getMemory(),
+                           {"B", "H", "Dh", "Dh"})) || // memory_retrieve_c2
+      failed(shapes.expect("C3", "norm", getNorm(),
+                           {"B", "H", "Dh"}))) // memory_retrieve_c3
     return failure();
   if (!(getEps().convertToDouble() > 0)) // memory_retrieve_c4
     return emitOpError() << "(C4) expects eps > 0";
@@ -215,10 +231,13 @@ LogicalResult MemoryRetrieveOp::verify() {
 
 LogicalResult MemoryUpdateOp::verify() {
   ShapeChecker shapes(*this);
-  if (failed(shapes.expect("C1", "key", getKey(), {"B", "H", "T", "Dh"})) || // memory_update_c1
+  if (failed(shapes.expect("C1", "key", getKey(),
+                           {"B", "H", "T", "Dh"})) || // memory_update_c1
       failed(shapes.expect("C1", "value", getValue(), {"B", "H", "T", "Dh"})) ||
-      failed(shapes.expect("C2", "memory", getMemory(), {"B", "H", "Dh", "Dh"})) || // memory_update_c2
-      failed(shapes.expect("C3", "norm", getNorm(), {"B", "H", "Dh"}))) // memory_update_c3
+      failed(shapes.expect("C2", "memory", getMemory(),
+                           {"B", "H", "Dh", "Dh"})) || // memory_update_c2
+      failed(shapes.expect("C3", "norm", getNorm(),
+                           {"B", "H", "Dh"}))) // memory_update_c3
     return failure();
   if (!(getEps().convertToDouble() > 0)) // memory_update_c4
     return emitOpError() << "(C4) expects eps > 0";
@@ -227,7 +246,8 @@ LogicalResult MemoryUpdateOp::verify() {
 
 LogicalResult MemoryGateOp::verify() {
   ShapeChecker shapes(*this);
-  if (failed(shapes.expect("C1", "memory_output", getMemoryOutput(), {"B", "H", "T", "Dh"})) || // memory_gate_c1
+  if (failed(shapes.expect("C1", "memory_output", getMemoryOutput(),
+                           {"B", "H", "T", "Dh"})) ||        // memory_gate_c1
       failed(shapes.expect("C2", "beta", getBeta(), {"H"}))) // memory_gate_c2
     return failure();
   return success();

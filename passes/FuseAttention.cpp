@@ -39,18 +39,21 @@ Value extractTile(OpBuilder &b, Location loc, Value source, Value batch,
                   Value head, OpFoldResult row0, OpFoldResult col0,
                   int64_t rows, int64_t cols) {
   auto sourceType = cast<RankedTensorType>(source.getType());
-  auto tileType = RankedTensorType::get({rows, cols}, sourceType.getElementType());
+  auto tileType =
+      RankedTensorType::get({rows, cols}, sourceType.getElementType());
   SmallVector<OpFoldResult> offsets = {batch, head, row0, col0};
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
-                                     b.getIndexAttr(rows), b.getIndexAttr(cols)};
+                                     b.getIndexAttr(rows),
+                                     b.getIndexAttr(cols)};
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
   return tensor::ExtractSliceOp::create(b, loc, tileType, source, offsets,
                                         sizes, strides);
 }
 
 /// Folds the columns of a rank-2 `input` into the rank-1 `init`.
-Value reduceRows(OpBuilder &b, Location loc, Value input, Value init,
-                 function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+Value reduceRows(
+    OpBuilder &b, Location loc, Value input, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
   return buildFold(b, loc, 2, input, {b.getMultiDimIdentityMap(2)}, init,
                    projection(b.getContext(), 2, {0}),
                    [&](OpBuilder &nb, Location l, ValueRange args) {
@@ -84,8 +87,7 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
       cope = CopeOp();
     if (cope)
       bias = Value();
-    int64_t positions =
-        cope ? cope.getPosEmb().getType().getDimSize(1) : 0;
+    int64_t positions = cope ? cope.getPosEmb().getType().getDimSize(1) : 0;
 
     SmallVector<OpFoldResult> sizes = sizesOf(rewriter, loc, op.getQuery());
     Value init = emptyTensor(rewriter, loc, sizes, elementType);
@@ -97,14 +99,14 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
     if (cope)
       suffixOnes = buildElementwise(
           rewriter, loc, ValueRange{}, {},
-          emptyTensor(rewriter, loc,
-                      {rewriter.getIndexAttr(tile), rewriter.getIndexAttr(tile)},
-                      f64),
+          emptyTensor(
+              rewriter, loc,
+              {rewriter.getIndexAttr(tile), rewriter.getIndexAttr(tile)}, f64),
           [&](OpBuilder &eb, Location el, ValueRange) -> Value {
-            Value later = arith::CmpIOp::create(
-                eb, el, arith::CmpIPredicate::uge,
-                linalg::IndexOp::create(eb, el, 0),
-                linalg::IndexOp::create(eb, el, 1));
+            Value later =
+                arith::CmpIOp::create(eb, el, arith::CmpIPredicate::uge,
+                                      linalg::IndexOp::create(eb, el, 0),
+                                      linalg::IndexOp::create(eb, el, 1));
             return arith::SelectOp::create(eb, el, later,
                                            floatConstant(eb, el, f64, 1.0),
                                            floatConstant(eb, el, f64, 0.0));
@@ -126,13 +128,13 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
                                   b.getIndexAttr(0), tile, headDim);
     AffineMap identity2 = b.getMultiDimIdentityMap(2);
     AffineMap rows = projection(ctx, 2, {0});
-    Value maxInit = filledTensor(b, loc, {b.getIndexAttr(tile)}, elementType,
-                                 -INFINITY);
+    Value maxInit =
+        filledTensor(b, loc, {b.getIndexAttr(tile)}, elementType, -INFINITY);
     Value sumInit =
         filledTensor(b, loc, {b.getIndexAttr(tile)}, elementType, 0.0);
-    Value accInit = filledTensor(
-        b, loc, {b.getIndexAttr(tile), b.getIndexAttr(headDim)}, elementType,
-        0.0);
+    Value accInit =
+        filledTensor(b, loc, {b.getIndexAttr(tile), b.getIndexAttr(headDim)},
+                     elementType, 0.0);
     SmallVector<Value> carriedInit = {maxInit, sumInit, accInit};
     // CoPE: z[r, n] = q_r . E[:, n] for the tile's queries, and the running
     // sum of gates right of the current key tile.
@@ -158,9 +160,9 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
         [&](OpBuilder &lb, Location l, Value step, ValueRange carried) {
           Value runningMax = carried[0], runningSum = carried[1],
                 acc = carried[2];
-          Value col0 = cope ? arith::SubIOp::create(lb, l, row0, step)
-                                  .getResult()
-                            : step;
+          Value col0 =
+              cope ? arith::SubIOp::create(lb, l, row0, step).getResult()
+                   : step;
           // Scores of this tile: q K^T with K transposed once per tile so
           // the contraction reads it contiguously.
           Value keyTile = extractTile(lb, l, op.getKey(), batch, head, col0,
@@ -191,8 +193,7 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
           Value newGateSum;
           if (cope) {
             Value gates = buildElementwise(
-                lb, l, scores, {identity2},
-                emptyTensor(lb, l, scoreSizes, f64),
+                lb, l, scores, {identity2}, emptyTensor(lb, l, scoreSizes, f64),
                 [&](OpBuilder &eb, Location el, ValueRange args) -> Value {
                   Value logit = arith::MulFOp::create(
                       eb, el, args[0],
@@ -205,12 +206,11 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
                 });
             // p[r, c] = carry[r] + sum_{t >= c} g[r, t].
             Value carriedGates = buildElementwise(
-                lb, l, carried[3], {rows},
-                emptyTensor(lb, l, scoreSizes, f64),
+                lb, l, carried[3], {rows}, emptyTensor(lb, l, scoreSizes, f64),
                 [](OpBuilder &, Location, ValueRange args) { return args[0]; });
-            Value tilePositions = buildContraction(
-                lb, l, 3, gates, {0, 2}, suffixOnes, {2, 1}, carriedGates,
-                {0, 1});
+            Value tilePositions =
+                buildContraction(lb, l, 3, gates, {0, 2}, suffixOnes, {2, 1},
+                                 carriedGates, {0, 1});
             newGateSum = reduceRows(
                 lb, l, gates, carried[3],
                 [](OpBuilder &eb, Location el, Value g, Value sum) -> Value {
@@ -232,10 +232,10 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
                 if (cope)
                   logit = arith::AddFOp::create(
                       eb, el, logit,
-                      interpolateCopeBias(eb, el, positionLogits,
-                                          linalg::IndexOp::create(eb, el, 0)
-                                              .getResult(),
-                                          args[1], positions));
+                      interpolateCopeBias(
+                          eb, el, positionLogits,
+                          linalg::IndexOp::create(eb, el, 0).getResult(),
+                          args[1], positions));
                 else if (bias)
                   logit = arith::AddFOp::create(eb, el, logit, args[1]);
                 return arith::SelectOp::create(
@@ -290,9 +290,8 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
                 return arith::AddFOp::create(eb, el, p, s);
               });
           Value scaledAcc = rescale(acc, rows);
-          Value valueTile = extractTile(lb, l, op.getValue(), batch, head,
-                                        col0, lb.getIndexAttr(0), tile,
-                                        headDim);
+          Value valueTile = extractTile(lb, l, op.getValue(), batch, head, col0,
+                                        lb.getIndexAttr(0), tile, headDim);
           // Loops (r, d, c): acc[r, d] += p[r, c] v[c, d].
           Value newAcc = buildContraction(lb, l, 3, probabilities, {0, 2},
                                           valueTile, {2, 1}, scaledAcc, {0, 1});

@@ -28,8 +28,9 @@ void infini::buildInfiniToLinalgPipeline(OpPassManager &pm,
   if (options.fuseAttention)
     addPasses(pm, "func.func(infini-fuse-attention)");
   // Residual additions are element-wise arith ops on tensors in the model.
-  addPasses(pm, "infini-lower-to-linalg,func.func(convert-elementwise-to-linalg),"
-                "canonicalize,cse");
+  addPasses(pm,
+            "infini-lower-to-linalg,func.func(convert-elementwise-to-linalg),"
+            "canonicalize,cse");
 }
 
 void infini::buildLinalgToLoopsPipeline(OpPassManager &pm,

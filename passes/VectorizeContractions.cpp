@@ -49,8 +49,9 @@ bool columnsAreContiguous(linalg::LinalgOp op, unsigned n) {
   };
   if (!isInnermost(op.getDpsInitsMutable()[0]))
     return false;
-  return llvm::any_of(op.getDpsInputOperands(),
-                      [&](OpOperand *operand) { return isInnermost(*operand); });
+  return llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *operand) {
+    return isInnermost(*operand);
+  });
 }
 
 struct VectorizeContractionsPass
@@ -133,8 +134,8 @@ struct VectorizeContractionsPass
     scf::SCFTilingOptions options;
     options.setTileSizes(getAsIndexOpFoldResult(&getContext(), tileSizes));
     rewriter.setInsertionPoint(target);
-    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-        rewriter, cast<TilingInterface>(target), options);
+    FailureOr<scf::SCFTilingResult> tiled =
+        scf::tileUsingSCF(rewriter, cast<TilingInterface>(target), options);
     if (failed(tiled))
       return op.emitError("failed to tile contraction");
     rewriter.replaceOp(target, tiled->replacements);

@@ -39,10 +39,10 @@ static cl::opt<std::string> weightsPath("weights", cl::Required,
                                         cl::desc("Weights (.safetensors)"),
                                         cl::value_desc("file"),
                                         cl::cat(runCategory));
-static cl::opt<std::string>
-    inputPath("input", cl::Required,
-              cl::desc("Input .npy: token ids [B, N] or hidden states [B, N, D]"),
-              cl::value_desc("file"), cl::cat(runCategory));
+static cl::opt<std::string> inputPath(
+    "input", cl::Required,
+    cl::desc("Input .npy: token ids [B, N] or hidden states [B, N, D]"),
+    cl::value_desc("file"), cl::cat(runCategory));
 static cl::opt<std::string> outputPath("output", cl::Required,
                                        cl::desc("Output .npy (float32)"),
                                        cl::value_desc("file"),
@@ -62,8 +62,8 @@ static cl::opt<bool> printTiming("time",
                                  cl::cat(runCategory));
 static cl::opt<unsigned>
     threadCount("num-threads",
-            cl::desc("Threads for the compiled code (default: all cores)"),
-            cl::value_desc("n"), cl::init(0), cl::cat(runCategory));
+                cl::desc("Threads for the compiled code (default: all cores)"),
+                cl::value_desc("n"), cl::init(0), cl::cat(runCategory));
 static cl::opt<bool>
     fuseAttention("fuse-attention",
                   cl::desc("Fused online-softmax attention over key tiles"),
@@ -129,8 +129,7 @@ int main(int argc, char **argv) {
   if (infini::rt::Status status = session->run(inputPath, outputPath); !status)
     return fail(status.message());
   if (!stateOutPath.empty())
-    if (infini::rt::Status status = session->saveState(stateOutPath);
-        !status) {
+    if (infini::rt::Status status = session->saveState(stateOutPath); !status) {
       // The output is only worth keeping along with the state it leads to.
       std::remove(outputPath.c_str());
       return fail(status.message());
@@ -143,9 +142,8 @@ int main(int argc, char **argv) {
         "lowering %.3f s, JIT %.3f s; %lld segments, %lld tokens in %.3f s "
         "(%.3f s in compiled code): %.1f tokens/s\n",
         compileTimings.lowering, compileTimings.jit,
-        static_cast<long long>(stats.segments),
-        static_cast<long long>(tokens), stats.totalSeconds,
-        stats.invokeSeconds,
+        static_cast<long long>(stats.segments), static_cast<long long>(tokens),
+        stats.totalSeconds, stats.invokeSeconds,
         stats.totalSeconds > 0 ? tokens / stats.totalSeconds : 0.0);
   }
   return 0;

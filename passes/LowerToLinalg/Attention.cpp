@@ -73,12 +73,12 @@ struct LowerLocalAttention : OpRewritePattern<LocalAttentionOp> {
 
     // Softmax over j, normalized after the value contraction (one division
     // per output element rather than per score).
-    Value rowMax = buildFold(
-        rewriter, loc, 4, logits, {identity4},
-        filledTensor(rewriter, loc, rowSizes, elementType, -INFINITY), rows,
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return arith::MaximumFOp::create(b, l, args[0], args[1]);
-        });
+    Value rowMax =
+        buildFold(rewriter, loc, 4, logits, {identity4},
+                  filledTensor(rewriter, loc, rowSizes, elementType, -INFINITY),
+                  rows, [](OpBuilder &b, Location l, ValueRange args) -> Value {
+                    return arith::MaximumFOp::create(b, l, args[0], args[1]);
+                  });
     Value exponentials = buildElementwise(
         rewriter, loc, {logits, rowMax}, {identity4, rows},
         emptyTensor(rewriter, loc, scoreSizes, elementType),

@@ -73,10 +73,10 @@ struct LowerCope : OpRewritePattern<CopeOp> {
     // z[b,h,i,n] = sum_d q[b,h,i,d] E[d,n].
     Value logitsPerPosition = buildContraction(
         rewriter, loc, 5, query, {0, 1, 2, 4}, op.getPosEmb(), {4, 3},
-        filledTensor(rewriter, loc,
-                     {sizes[0], sizes[1], sizes[2],
-                      rewriter.getIndexAttr(positions)},
-                     elementType, 0.0),
+        filledTensor(
+            rewriter, loc,
+            {sizes[0], sizes[1], sizes[2], rewriter.getIndexAttr(positions)},
+            elementType, 0.0),
         {0, 1, 2, 3});
 
     Value bias = buildElementwise(
@@ -87,10 +87,9 @@ struct LowerCope : OpRewritePattern<CopeOp> {
           Value head = linalg::IndexOp::create(b, l, 1);
           Value row = linalg::IndexOp::create(b, l, 2);
           Value column = linalg::IndexOp::create(b, l, 3);
-          Value interpolated =
-              interpolateCopeBias(b, l, logitsPerPosition,
-                                  ValueRange{batch, head, row}, args[0],
-                                  positions);
+          Value interpolated = interpolateCopeBias(b, l, logitsPerPosition,
+                                                   ValueRange{batch, head, row},
+                                                   args[0], positions);
           Value visible = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule,
                                                 column, row);
           return arith::SelectOp::create(b, l, visible, interpolated,
@@ -118,9 +117,8 @@ struct LowerCope : OpRewritePattern<CopeOp> {
           SmallVector<OpFoldResult> offsets = {nb.getIndexAttr(0),
                                                nb.getIndexAttr(0),
                                                nb.getIndexAttr(0), column};
-          SmallVector<OpFoldResult> sliceSizes = {rowSizes[0], rowSizes[1],
-                                                  rowSizes[2],
-                                                  nb.getIndexAttr(1)};
+          SmallVector<OpFoldResult> sliceSizes = {
+              rowSizes[0], rowSizes[1], rowSizes[2], nb.getIndexAttr(1)};
           SmallVector<OpFoldResult> strides(4, nb.getIndexAttr(1));
           // Drops the unit column dimension (not a unit batch dimension).
           auto gatesType = cast<RankedTensorType>(gates.getType());

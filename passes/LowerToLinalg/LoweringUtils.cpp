@@ -84,13 +84,12 @@ Value buildFold(OpBuilder &b, Location loc, unsigned numLoops,
 Value buildReduction(OpBuilder &b, Location loc, unsigned numLoops,
                      ValueRange inputs, ArrayRef<AffineMap> inputMaps,
                      Value init, AffineMap outputMap, BodyBuilder body) {
-  return buildFold(b, loc, numLoops, inputs, inputMaps, init, outputMap,
-                   [&](OpBuilder &nested, Location nestedLoc,
-                       ValueRange args) -> Value {
-                     Value term = body(nested, nestedLoc, args);
-                     return arith::AddFOp::create(nested, nestedLoc,
-                                                  args.back(), term);
-                   });
+  return buildFold(
+      b, loc, numLoops, inputs, inputMaps, init, outputMap,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) -> Value {
+        Value term = body(nested, nestedLoc, args);
+        return arith::AddFOp::create(nested, nestedLoc, args.back(), term);
+      });
 }
 
 Value buildContraction(OpBuilder &b, Location loc, unsigned numLoops, Value lhs,
@@ -120,8 +119,8 @@ Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight) {
   int64_t inFeatures = weightType.getDimSize(1);
   SmallVector<OpFoldResult> xSizes = sizesOf(b, loc, x);
   SmallVector<OpFoldResult> weightSizes = sizesOf(b, loc, weight);
-  if (ShapedType::isDynamic(outFeatures) ||
-      ShapedType::isDynamic(inFeatures) || outFeatures % kPanelWidth != 0) {
+  if (ShapedType::isDynamic(outFeatures) || ShapedType::isDynamic(inFeatures) ||
+      outFeatures % kPanelWidth != 0) {
     // [O, I] -> [I, O]: the contraction's innermost (output column) loop
     // then walks the weight contiguously, which is what the vectorizer wants.
     Value transposed =
@@ -140,8 +139,8 @@ Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight) {
   // are then one contiguous stream over the reduction, as in a BLAS packed
   // panel, instead of 128-byte pieces 4*O bytes apart.
   int64_t panels = outFeatures / kPanelWidth;
-  auto splitType = RankedTensorType::get({panels, kPanelWidth, inFeatures},
-                                         elementType);
+  auto splitType =
+      RankedTensorType::get({panels, kPanelWidth, inFeatures}, elementType);
   Value split = tensor::ExpandShapeOp::create(
       b, loc, splitType, weight, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
   Value packed =
@@ -153,11 +152,10 @@ Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight) {
                       elementType),
           ArrayRef<int64_t>{0, 2, 1})
           .getResult()[0];
-  Value init = filledTensor(
-      b, loc,
-      {xSizes[0], xSizes[1], b.getIndexAttr(panels),
-       b.getIndexAttr(kPanelWidth)},
-      elementType, 0.0);
+  Value init = filledTensor(b, loc,
+                            {xSizes[0], xSizes[1], b.getIndexAttr(panels),
+                             b.getIndexAttr(kPanelWidth)},
+                            elementType, 0.0);
   // Loops (b, t, panel, column, i).
   Value panelled = buildContraction(b, loc, 5, x, {0, 1, 4}, packed, {2, 4, 3},
                                     init, {0, 1, 2, 3});

@@ -1,4 +1,5 @@
-//===- LoweringUtils.h - Builders shared by the infini lowerings -*- C++ -*-===//
+//===- LoweringUtils.h - Builders shared by the infini lowerings -*- C++
+//-*-===//
 //
 // Small builders for the linalg/tensor IR that every op family's lowering
 // emits: empty and zero-filled tensors shaped like a value, element-wise and
@@ -15,18 +16,16 @@
 
 namespace infini::lowering {
 
-using BodyBuilder =
-    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
-                                   mlir::ValueRange /*block arguments*/)>;
+using BodyBuilder = llvm::function_ref<mlir::Value(
+    mlir::OpBuilder &, mlir::Location, mlir::ValueRange /*block arguments*/)>;
 
 /// The largest divisor of `size` that is at most `target` (a tile size that
 /// leaves no partial tile).
 int64_t largestDivisorAtMost(int64_t size, int64_t target);
 
 /// The sizes of a ranked tensor value, dynamic ones read with tensor.dim.
-llvm::SmallVector<mlir::OpFoldResult> sizesOf(mlir::OpBuilder &b,
-                                              mlir::Location loc,
-                                              mlir::Value tensor);
+llvm::SmallVector<mlir::OpFoldResult>
+sizesOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor);
 
 /// A tensor.empty of the given sizes.
 mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,

@@ -103,9 +103,9 @@ struct LowerMemoryUpdate : OpRewritePattern<MemoryUpdateOp> {
           });
     }
     // Loops (b, h, d, e, t): M[b,h,d,e] += sum_t sk[b,h,t,d] w[b,h,t,e].
-    Value newMemory = buildContraction(rewriter, loc, 5, sk, {0, 1, 4, 2},
-                                       written, {0, 1, 4, 3}, op.getMemory(),
-                                       {0, 1, 2, 3});
+    Value newMemory =
+        buildContraction(rewriter, loc, 5, sk, {0, 1, 4, 2}, written,
+                         {0, 1, 4, 3}, op.getMemory(), {0, 1, 2, 3});
     // Loops (b, h, d, t): z[b,h,d] += sum_t sk[b,h,t,d].
     Value newNorm = buildReduction(
         rewriter, loc, 4, sk, {projection(getContext(), 4, {0, 1, 3, 2})},

@@ -69,8 +69,8 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, buildLinear(rewriter, op.getLoc(), op.getInput(),
-                                       op.getWeight()));
+    rewriter.replaceOp(
+        op, buildLinear(rewriter, op.getLoc(), op.getInput(), op.getWeight()));
     return success();
   }
 };
@@ -96,8 +96,8 @@ struct LowerSwiGLU : OpRewritePattern<SwiGLUOp> {
               arith::MulFOp::create(b, l, args[0], sigmoid(b, l, scaled));
           return arith::MulFOp::create(b, l, swish, args[1]);
         });
-    rewriter.replaceOp(op,
-                       buildLinear(rewriter, loc, activated, op.getDownWeight()));
+    rewriter.replaceOp(
+        op, buildLinear(rewriter, loc, activated, op.getDownWeight()));
     return success();
   }
 };
@@ -111,9 +111,9 @@ struct LowerEmbedding : OpRewritePattern<EmbeddingOp> {
     auto resultType = op.getResult().getType();
     SmallVector<OpFoldResult> idSizes = sizesOf(rewriter, loc, op.getIds());
     SmallVector<OpFoldResult> tableSizes = sizesOf(rewriter, loc, table);
-    Value init = emptyTensor(rewriter, loc,
-                             {idSizes[0], idSizes[1], tableSizes[1]},
-                             resultType.getElementType());
+    Value init =
+        emptyTensor(rewriter, loc, {idSizes[0], idSizes[1], tableSizes[1]},
+                    resultType.getElementType());
     Value lastRow = arith::SubIOp::create(
         rewriter, loc,
         getValueOrCreateConstantIndexOp(rewriter, loc, tableSizes[0]),
@@ -121,11 +121,12 @@ struct LowerEmbedding : OpRewritePattern<EmbeddingOp> {
     Value result = buildElementwise(
         rewriter, loc, op.getIds(), {projection(getContext(), 3, {0, 1})}, init,
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+          Value row =
+              arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
           // The runtime rejects ids outside [0, V); clamping keeps a bad id
           // from reading outside the table even without it.
-          row = arith::MaxSIOp::create(
-              b, l, row, arith::ConstantIndexOp::create(b, l, 0));
+          row = arith::MaxSIOp::create(b, l, row,
+                                       arith::ConstantIndexOp::create(b, l, 0));
           row = arith::MinSIOp::create(b, l, row, lastRow);
           Value column = linalg::IndexOp::create(b, l, 2);
           return tensor::ExtractOp::create(b, l, table,
@@ -153,12 +154,13 @@ struct LowerSplitHeads : OpRewritePattern<SplitHeadsOp> {
         rewriter, loc, expandedType, op.getInput(),
         ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}},
         ArrayRef<OpFoldResult>{sizes[0], sizes[1], heads, headDim});
-    Value init = emptyTensor(rewriter, loc, {sizes[0], heads, sizes[1], headDim},
-                             resultType.getElementType());
-    rewriter.replaceOp(op, linalg::TransposeOp::create(
-                               rewriter, loc, expanded, init,
-                               ArrayRef<int64_t>{0, 2, 1, 3})
-                               .getResult()[0]);
+    Value init =
+        emptyTensor(rewriter, loc, {sizes[0], heads, sizes[1], headDim},
+                    resultType.getElementType());
+    rewriter.replaceOp(
+        op, linalg::TransposeOp::create(rewriter, loc, expanded, init,
+                                        ArrayRef<int64_t>{0, 2, 1, 3})
+                .getResult()[0]);
     return success();
   }
 };
@@ -169,12 +171,13 @@ struct LowerMergeHeads : OpRewritePattern<MergeHeadsOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     SmallVector<OpFoldResult> sizes = sizesOf(rewriter, loc, op.getInput());
-    Value init = emptyTensor(rewriter, loc, {sizes[0], sizes[2], sizes[1], sizes[3]},
-                             op.getInput().getType().getElementType());
-    Value transposed = linalg::TransposeOp::create(rewriter, loc, op.getInput(),
-                                                   init,
-                                                   ArrayRef<int64_t>{0, 2, 1, 3})
-                           .getResult()[0];
+    Value init =
+        emptyTensor(rewriter, loc, {sizes[0], sizes[2], sizes[1], sizes[3]},
+                    op.getInput().getType().getElementType());
+    Value transposed =
+        linalg::TransposeOp::create(rewriter, loc, op.getInput(), init,
+                                    ArrayRef<int64_t>{0, 2, 1, 3})
+            .getResult()[0];
     rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
         op, op.getResult().getType(), transposed,
         ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});

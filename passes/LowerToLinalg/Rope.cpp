@@ -74,10 +74,10 @@ struct LowerRope : OpRewritePattern<RopeOp> {
           // Pass-through features still read in bounds: pair 0, themselves.
           pair = arith::SelectOp::create(b, l, rotated, pair, index(0));
           partner = arith::SelectOp::create(b, l, rotated, partner, feature);
-          Value cosine =
-              tensor::ExtractOp::create(b, l, cosTable, ValueRange{token, pair});
-          Value sine =
-              tensor::ExtractOp::create(b, l, sinTable, ValueRange{token, pair});
+          Value cosine = tensor::ExtractOp::create(b, l, cosTable,
+                                                   ValueRange{token, pair});
+          Value sine = tensor::ExtractOp::create(b, l, sinTable,
+                                                 ValueRange{token, pair});
           Value other = tensor::ExtractOp::create(
               b, l, input, ValueRange{batch, head, token, partner});
           Value sineTerm = arith::MulFOp::create(b, l, other, sine);
@@ -120,10 +120,11 @@ struct LowerRope : OpRewritePattern<RopeOp> {
                                            linalg::IndexOp::create(nb, l, 1)));
           // theta^(-2i/r) = exp(-2i/r * ln(theta)).
           Value exponent = arith::MulFOp::create(
-              nb, l, pair, floatConstant(nb, l, f64, -2.0 * std::log(theta) / rotaryDim));
+              nb, l, pair,
+              floatConstant(nb, l, f64, -2.0 * std::log(theta) / rotaryDim));
           Value frequency = math::ExpOp::create(nb, l, exponent);
-          Value scaled = arith::DivFOp::create(nb, l, position,
-                                               floatConstant(nb, l, f64, factor));
+          Value scaled = arith::DivFOp::create(
+              nb, l, position, floatConstant(nb, l, f64, factor));
           Value angle = arith::MulFOp::create(nb, l, scaled, frequency);
           Value cosine = arith::TruncFOp::create(
               nb, l, elementType, math::CosOp::create(nb, l, angle));
