@@ -261,8 +261,7 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
               [](OpBuilder &eb, Location el, ValueRange args) -> Value {
                 Value newMax =
                     arith::MaximumFOp::create(eb, el, args[0], args[1]);
-                return math::ExpOp::create(
-                    eb, el, arith::SubFOp::create(eb, el, args[0], newMax));
+                return expDifference(eb, el, args[0], newMax);
               });
           Value newMax = buildElementwise(
               lb, l, tileMax, {identity1}, runningMax,
@@ -273,8 +272,7 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
               lb, l, {logits, newMax}, {identity2, rows},
               emptyTensor(lb, l, scoreSizes, elementType),
               [](OpBuilder &eb, Location el, ValueRange args) -> Value {
-                return math::ExpOp::create(
-                    eb, el, arith::SubFOp::create(eb, el, args[0], args[1]));
+                return expDifference(eb, el, args[0], args[1]);
               });
           // l' = l * c + sum_j p; acc' = acc * c + p V.
           auto rescale = [&](Value carriedValue, AffineMap correctionMap) {

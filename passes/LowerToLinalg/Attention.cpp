@@ -83,8 +83,7 @@ struct LowerLocalAttention : OpRewritePattern<LocalAttentionOp> {
         rewriter, loc, {logits, rowMax}, {identity4, rows},
         emptyTensor(rewriter, loc, scoreSizes, elementType),
         [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return math::ExpOp::create(
-              b, l, arith::SubFOp::create(b, l, args[0], args[1]));
+          return expDifference(b, l, args[0], args[1]);
         });
     Value rowSum = buildReduction(
         rewriter, loc, 4, exponentials, {identity4},

@@ -176,6 +176,10 @@ Value sigmoid(OpBuilder &b, Location loc, Value x) {
   return arith::DivFOp::create(b, loc, one, denominator);
 }
 
+Value expDifference(OpBuilder &b, Location loc, Value x, Value y) {
+  return math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, x, y));
+}
+
 Value eluPlusOne(OpBuilder &b, Location loc, Value x) {
   Type type = x.getType();
   Value zero = floatConstant(b, loc, type, 0.0);

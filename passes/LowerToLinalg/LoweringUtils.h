@@ -85,6 +85,9 @@ mlir::Value buildLinear(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
 
 /// sigmoid(x) = 1 / (1 + exp(-x)).
 mlir::Value sigmoid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+/// exp(x - y), the shifted exponential of a numerically stable softmax.
+mlir::Value expDifference(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                          mlir::Value y);
 /// elu(x) + 1: x + 1 for x > 0, exp(x) otherwise (always positive).
 mlir::Value eluPlusOne(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 
