@@ -114,6 +114,10 @@ static llvm::Expected<rt::ArgSpec> describeValue(Type type,
   } else if (isResult && has(kOutputAttr)) {
     spec.role = rt::ArgRole::Output;
     spec.name = "output";
+  } else if (std::optional<std::string> prepared = name(kPreparedAttr)) {
+    // Produced by infini-hoist-weight-preparation, not written by users.
+    spec.role = isResult ? rt::ArgRole::PreparedOut : rt::ArgRole::Prepared;
+    spec.name = *prepared;
   } else {
     return makeError(what + " has no binding attribute (" +
                      (isResult ? "infini.output or infini.state"
@@ -138,7 +142,9 @@ static llvm::Expected<rt::ArgSpec> describeValue(Type type,
     return makeError(what + " ('" + spec.name +
                      "') must be a ranked tensor of f32, i32 or i64");
   spec.elementType = *elementType;
-  bool batched = spec.role != rt::ArgRole::Weight;
+  bool batched = spec.role != rt::ArgRole::Weight &&
+                 spec.role != rt::ArgRole::Prepared &&
+                 spec.role != rt::ArgRole::PreparedOut;
   for (auto [dim, size] : llvm::enumerate(tensorType.getShape())) {
     if (ShapedType::isDynamic(size) && !(batched && dim == 0))
       return makeError(what + " ('" + spec.name +
@@ -161,6 +167,31 @@ static SmallVector<func::FuncOp> findStepFunctions(ModuleOp module) {
   return steps;
 }
 
+/// Describes `func`'s arguments, then its results (which lowering turns into
+/// trailing out-parameters), in call order.
+static llvm::Expected<std::vector<rt::ArgSpec>>
+describeSignature(func::FuncOp func, llvm::StringRef filename) {
+  std::string where = "@" + func.getSymName().str();
+  std::vector<rt::ArgSpec> specs;
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+    llvm::Expected<rt::ArgSpec> spec =
+        describeValue(func.getArgumentTypes()[i], func.getArgAttrDict(i),
+                      /*isResult=*/false, i, where);
+    if (!spec)
+      return makeError(filename + ": " + llvm::toString(spec.takeError()));
+    specs.push_back(std::move(*spec));
+  }
+  for (unsigned i = 0, e = func.getNumResults(); i < e; ++i) {
+    llvm::Expected<rt::ArgSpec> spec =
+        describeValue(func.getResultTypes()[i], func.getResultAttrDict(i),
+                      /*isResult=*/true, i, where);
+    if (!spec)
+      return makeError(filename + ": " + llvm::toString(spec.takeError()));
+    specs.push_back(std::move(*spec));
+  }
+  return specs;
+}
+
 llvm::Expected<std::vector<rt::ArgSpec>>
 infini::describeStep(ModuleOp module, llvm::StringRef filename) {
   SmallVector<func::FuncOp> steps = findStepFunctions(module);
@@ -171,23 +202,11 @@ infini::describeStep(ModuleOp module, llvm::StringRef filename) {
                      llvm::Twine(steps.size()));
   func::FuncOp step = steps.front();
   std::string where = "@" + step.getSymName().str();
-  std::vector<rt::ArgSpec> specs;
-  for (unsigned i = 0, e = step.getNumArguments(); i < e; ++i) {
-    llvm::Expected<rt::ArgSpec> spec =
-        describeValue(step.getArgumentTypes()[i], step.getArgAttrDict(i),
-                      /*isResult=*/false, i, where);
-    if (!spec)
-      return makeError(filename + ": " + llvm::toString(spec.takeError()));
-    specs.push_back(std::move(*spec));
-  }
-  for (unsigned i = 0, e = step.getNumResults(); i < e; ++i) {
-    llvm::Expected<rt::ArgSpec> spec =
-        describeValue(step.getResultTypes()[i], step.getResultAttrDict(i),
-                      /*isResult=*/true, i, where);
-    if (!spec)
-      return makeError(filename + ": " + llvm::toString(spec.takeError()));
-    specs.push_back(std::move(*spec));
-  }
+  llvm::Expected<std::vector<rt::ArgSpec>> described =
+      describeSignature(step, filename);
+  if (!described)
+    return described.takeError();
+  std::vector<rt::ArgSpec> specs = std::move(*described);
 
   // Exactly one of each of input, position, valid length and output; every
   // state read is written back with the same shape, and vice versa.
@@ -233,8 +252,9 @@ static llvm::Error dumpModule(Operation *module, llvm::StringRef directory,
   return llvm::Error::success();
 }
 
-llvm::Error infini::lowerToLLVMDialect(ModuleOp module,
-                                       const CompileOptions &options) {
+llvm::Error infini::lowerToLLVMDialect(
+    ModuleOp module, const CompileOptions &options,
+    llvm::function_ref<llvm::Error(ModuleOp)> afterLinalg) {
   // The stages are written as textual pipelines of registered passes.
   static std::once_flag registerOnce;
   std::call_once(registerOnce, registerAllPasses);
@@ -273,6 +293,9 @@ llvm::Error infini::lowerToLLVMDialect(ModuleOp module,
       if (llvm::Error error =
               dumpModule(module, options.dumpDirectory, fileName))
         return error;
+    if (afterLinalg && buildStage == buildInfiniToLinalgPipeline)
+      if (llvm::Error error = afterLinalg(module))
+        return error;
   }
   return llvm::Error::success();
 }
@@ -288,8 +311,25 @@ infini::compileModel(ModuleOp module, llvm::StringRef filename,
   // describeStep succeeded, so there is exactly one step function.
   std::string stepName = findStepFunctions(module).front().getSymName().str();
 
+  // The linalg stage moves weight packing into `<step>_prepare` and adds
+  // its results to the step's arguments: describe both after it.
+  std::string prepareName = stepName + "_prepare";
+  std::vector<rt::ArgSpec> prepareSpecs;
+  auto describeLowered = [&](ModuleOp lowered) -> llvm::Error {
+    specs = describeStep(lowered, filename);
+    if (!specs)
+      return specs.takeError();
+    if (auto prepare = lowered.lookupSymbol<func::FuncOp>(prepareName)) {
+      llvm::Expected<std::vector<rt::ArgSpec>> described =
+          describeSignature(prepare, filename);
+      if (!described)
+        return described.takeError();
+      prepareSpecs = std::move(*described);
+    }
+    return llvm::Error::success();
+  };
   auto loweringStart = Clock::now();
-  if (llvm::Error error = lowerToLLVMDialect(module, options))
+  if (llvm::Error error = lowerToLLVMDialect(module, options, describeLowered))
     return makeError(filename + ": " + llvm::toString(std::move(error)));
   auto jitStart = Clock::now();
 
@@ -350,6 +390,14 @@ infini::compileModel(ModuleOp module, llvm::StringRef filename,
   rt::StepFunction step;
   step.invoke = *invoke;
   step.args = std::move(*specs);
+  if (!prepareSpecs.empty()) {
+    auto prepare = (*engine)->lookupPacked("_mlir_ciface_" + prepareName);
+    if (!prepare)
+      return makeError(filename + ": JIT compilation failed: " +
+                       llvm::toString(prepare.takeError()));
+    step.prepare = *prepare;
+    step.prepareArgs = std::move(prepareSpecs);
+  }
   step.owner = std::shared_ptr<ExecutionEngine>(std::move(*engine));
   return step;
 }

@@ -50,9 +50,11 @@ loadModel(llvm::StringRef path, mlir::MLIRContext &context);
 llvm::Expected<std::vector<rt::ArgSpec>> describeStep(mlir::ModuleOp module,
                                                       llvm::StringRef filename);
 
-/// Lowers `module` in place through the infini-to-cpu stages.
-llvm::Error lowerToLLVMDialect(mlir::ModuleOp module,
-                               const CompileOptions &options);
+/// Lowers `module` in place through the infini-to-cpu stages, calling
+/// `afterLinalg` (when given) on the module after the linalg stage.
+llvm::Error lowerToLLVMDialect(
+    mlir::ModuleOp module, const CompileOptions &options,
+    llvm::function_ref<llvm::Error(mlir::ModuleOp)> afterLinalg = nullptr);
 
 /// Describes, lowers and JIT-compiles the step function of `module`.
 llvm::Expected<rt::StepFunction>

@@ -27,6 +27,9 @@ constexpr llvm::StringLiteral kValidLengthAttr = "infini.valid_length";
 constexpr llvm::StringLiteral kWeightAttr = "infini.weight";
 constexpr llvm::StringLiteral kStateAttr = "infini.state";
 constexpr llvm::StringLiteral kOutputAttr = "infini.output";
+/// Marks a step argument computed once from the weights by the step's
+/// `_prepare` function, and that function's result of the same name.
+constexpr llvm::StringLiteral kPreparedAttr = "infini.prepared";
 } // namespace infini
 
 #endif // INFINI_DIALECT_INFINIOPS_H

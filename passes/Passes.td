@@ -88,6 +88,20 @@ def EraseSelfCopies : Pass<"infini-erase-self-copies", "mlir::func::FuncOp"> {
   }];
 }
 
+def HoistWeightPreparation
+    : Pass<"infini-hoist-weight-preparation", "mlir::ModuleOp"> {
+  let summary = "Move weight packing out of the step into a once-run prepare function";
+  let description = [{
+    Weight transposes and panel packing depend on the weights alone but sit
+    in the step, which runs once per segment. This pass moves them into
+    `@<step>_prepare(weights) -> (prepared tensors)`, whose results carry
+    `infini.prepared = "prepared.<k>"`; the step takes them as arguments with
+    the same attribute. The runtime calls the prepare function once, after
+    loading the weights.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 def ApproximateMath : Pass<"infini-approximate-math", "mlir::func::FuncOp"> {
   let summary = "Replace f32 transcendentals with vectorizable polynomial approximations";
   let description = [{

@@ -30,7 +30,7 @@ void infini::buildInfiniToLinalgPipeline(OpPassManager &pm,
   // Residual additions are element-wise arith ops on tensors in the model.
   addPasses(pm,
             "infini-lower-to-linalg,func.func(convert-elementwise-to-linalg),"
-            "canonicalize,cse");
+            "canonicalize,cse,infini-hoist-weight-preparation");
 }
 
 void infini::buildLinalgToLoopsPipeline(OpPassManager &pm,

@@ -156,6 +156,10 @@ static const char *roleName(ArgRole role) {
     return "output";
   case ArgRole::StateOut:
     return "state output";
+  case ArgRole::Prepared:
+    return "prepared tensor";
+  case ArgRole::PreparedOut:
+    return "prepared output";
   }
   return "?";
 }
@@ -200,6 +204,8 @@ StatusOr<Session> Session::create(StepFunction step, const WeightFile &weights,
   std::map<std::string, size_t> stateIndex;
   std::map<std::string, const ArgSpec *> stateOuts;
   std::set<std::string> weightNames;
+  std::map<std::string, size_t> weightIndex;
+  std::map<std::string, size_t> preparedIndex;
   const ArgSpec *embed = nullptr;
 
   // Check every argument's shape and role before loading anything.
@@ -249,8 +255,20 @@ StatusOr<Session> Session::create(StepFunction step, const WeightFile &weights,
       if (arg.name == "embed.weight")
         embed = &arg;
       binding.index = session.weightTensors.size();
+      weightIndex[arg.name] = binding.index;
       session.weightTensors.emplace_back();
       break;
+    case ArgRole::Prepared:
+      if (arg.elementType != ElementType::F32)
+        return fail(describe(i, arg) + ": prepared tensors are f32");
+      if (!preparedIndex.emplace(arg.name, session.preparedTensors.size())
+               .second)
+        return fail("prepared tensor '" + arg.name + "' appears twice");
+      binding.index = session.preparedTensors.size();
+      session.preparedTensors.emplace_back();
+      break;
+    case ArgRole::PreparedOut:
+      return fail(describe(i, arg) + " belongs to the prepare function");
     case ArgRole::StateIn:
       // 'position' is the state file's own key.
       if (arg.name == "position")
@@ -349,6 +367,8 @@ StatusOr<Session> Session::create(StepFunction step, const WeightFile &weights,
       return tensor.status();
     session.weightTensors[session.bindings[i].index] = std::move(*tensor);
   }
+
+  INFINI_RETURN_IF_ERROR(session.runPrepare(step, weightIndex, preparedIndex));
 
   // Buffers: state pairs zeroed, one input and one output segment.
   for (size_t i = 0; i < step.args.size(); ++i) {
@@ -515,6 +535,58 @@ Status Session::fillSegment(InputSource &input, int64_t tokens, int64_t start,
   return Status::ok();
 }
 
+Status Session::runPrepare(const StepFunction &step,
+                           const std::map<std::string, size_t> &weightIndex,
+                           const std::map<std::string, size_t> &preparedIndex) {
+  auto fail = [](const std::string &message) {
+    return Status::error("prepare function: " + message);
+  };
+  if (preparedIndex.empty())
+    return Status::ok();
+  if (!step.prepare)
+    return fail("the step reads prepared tensors but there is none");
+  size_t count = step.prepareArgs.size();
+  std::vector<MemRefDescriptor> descriptors;
+  descriptors.reserve(count);
+  std::vector<void *> slots(count, nullptr);
+  std::vector<void *> packed(count, nullptr);
+  std::set<std::string> produced;
+  for (size_t i = 0; i < count; ++i) {
+    const ArgSpec &arg = step.prepareArgs[i];
+    Tensor *tensor = nullptr;
+    if (arg.role == ArgRole::Weight) {
+      auto weight = weightIndex.find(arg.name);
+      if (weight == weightIndex.end())
+        return fail("reads weight '" + arg.name + "', which the step lacks");
+      tensor = &weightTensors[weight->second];
+    } else if (arg.role == ArgRole::PreparedOut) {
+      auto prepared = preparedIndex.find(arg.name);
+      if (prepared == preparedIndex.end() || !produced.insert(arg.name).second)
+        return fail("writes '" + arg.name +
+                    "', which the step does not read once");
+      StatusOr<Tensor> buffer = Tensor::zeros(DType::F32, arg.shape);
+      if (!buffer)
+        return fail("'" + arg.name + "': " + buffer.status().message());
+      preparedTensors[prepared->second] = std::move(*buffer);
+      tensor = &preparedTensors[prepared->second];
+    } else {
+      return fail(describe(i, arg) + " is neither a weight nor an output");
+    }
+    descriptors.emplace_back(tensor->data(), tensor->shape());
+    slots[i] = descriptors.back().get();
+    packed[i] = &slots[i];
+  }
+  if (produced.size() != preparedIndex.size())
+    return fail("does not write every prepared tensor the step reads");
+  // A Prepared argument's shape must be what prepare writes.
+  for (size_t i = 0; i < step.args.size(); ++i)
+    if (step.args[i].role == ArgRole::Prepared &&
+        preparedTensors[bindings[i].index].shape() != step.args[i].shape)
+      return fail(describe(i, step.args[i]) + " does not match its output");
+  step.prepare(packed.data());
+  return Status::ok();
+}
+
 void Session::invokeStep(int64_t position, int64_t valid) {
   size_t count = step.args.size();
   std::vector<MemRefDescriptor> descriptors;
@@ -548,6 +620,11 @@ void Session::invokeStep(int64_t position, int64_t valid) {
       break;
     case ArgRole::StateOut:
       tensor = &nextState[binding.index];
+      break;
+    case ArgRole::Prepared:
+      tensor = &preparedTensors[binding.index];
+      break;
+    case ArgRole::PreparedOut: // Rejected by create().
       break;
     }
     descriptors.emplace_back(tensor->data(), tensor->shape());

@@ -23,6 +23,7 @@
 #include "runtime/StepFunction.h"
 #include "runtime/Tensor.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -109,7 +110,8 @@ private:
   /// Where each step argument's data lives.
   struct Binding {
     ArgRole role;
-    /// Index into weights or state for Weight/StateIn/StateOut.
+    /// Index into weights, state or prepared tensors for Weight, StateIn,
+    /// StateOut and Prepared.
     size_t index = 0;
   };
 
@@ -119,6 +121,11 @@ private:
   Status fillSegment(detail::InputSource &input, int64_t tokens, int64_t start,
                      int64_t valid, std::vector<unsigned char> &staging);
   void invokeStep(int64_t position, int64_t valid);
+  /// Checks the prepare function's arguments against the step's Prepared
+  /// ones and runs it once, filling preparedTensors.
+  Status runPrepare(const StepFunction &step,
+                    const std::map<std::string, size_t> &weightIndex,
+                    const std::map<std::string, size_t> &preparedIndex);
 
   StepFunction step;
   std::vector<Binding> bindings;
@@ -133,6 +140,8 @@ private:
   Tensor inputBuffer;
   Tensor outputBuffer;
   std::vector<Tensor> weightTensors;
+  /// Outputs of the prepare function, in Prepared binding order.
+  std::vector<Tensor> preparedTensors;
   std::vector<std::string> stateTensorNames;
   /// state[i] is read by the next step; nextState[i] receives its update.
   std::vector<Tensor> state;

@@ -47,6 +47,11 @@ enum class ArgRole {
   Output,
   /// The new value of the state tensor of the same name, written by the step.
   StateOut,
+  /// A tensor computed from the weights alone (packed weight panels, say)
+  /// by the prepare function, once, and read by every step.
+  Prepared,
+  /// An output of the prepare function: the Prepared tensor of the same name.
+  PreparedOut,
 };
 
 /// Marks the batch dimension in ArgSpec::shape.
@@ -70,6 +75,11 @@ using PackedStepFn = void (*)(void **args);
 struct StepFunction {
   PackedStepFn invoke = nullptr;
   std::vector<ArgSpec> args;
+  /// Computes the Prepared tensors from the weights, called once before the
+  /// first step (null when the step has no Prepared argument). Same calling
+  /// convention; its arguments are Weight and PreparedOut tensors.
+  PackedStepFn prepare = nullptr;
+  std::vector<ArgSpec> prepareArgs;
   /// Keeps the code behind `invoke` alive (a JIT engine, a loaded library).
   std::shared_ptr<void> owner;
 };

@@ -646,3 +646,78 @@ TEST_F(SessionTest, StateLoadErrors) {
   // Failed loads changed nothing.
   EXPECT_EQ(session->position(), 3);
 }
+
+namespace {
+int prepareCalls = 0;
+
+/// prepare(w [D]) -> prepared.0 [D] = 3 w.
+void tripleWeights(void **args) {
+  View w(args, 0, 1), prepared(args, 1, 1);
+  for (int64_t d = 0; d < w.sizes[0]; ++d)
+    prepared.f32()[d] = 3.0f * w.f32()[d];
+  ++prepareCalls;
+}
+
+/// out = in * prepared.0, elementwise over D.
+void preparedStep(void **args) {
+  View in(args, 0, 3), prepared(args, 4, 1), out(args, 5, 3);
+  int64_t B = in.sizes[0], T = in.sizes[1], D = in.sizes[2];
+  for (int64_t i = 0; i < B * T; ++i)
+    for (int64_t d = 0; d < D; ++d)
+      out.f32()[i * D + d] = in.f32()[i * D + d] * prepared.f32()[d];
+}
+
+StepFunction preparedStepFunction() {
+  StepFunction step;
+  step.invoke = preparedStep;
+  step.args = {
+      {ArgRole::Input, "input", ElementType::F32, {kDynamicDim, kT, kD}},
+      {ArgRole::Position, "position", ElementType::I64, {}},
+      {ArgRole::ValidLength, "valid_length", ElementType::I64, {}},
+      {ArgRole::Weight, "w", ElementType::F32, {kD}},
+      {ArgRole::Prepared, "prepared.0", ElementType::F32, {kD}},
+      {ArgRole::Output, "output", ElementType::F32, {kDynamicDim, kT, kD}},
+  };
+  step.prepare = tripleWeights;
+  step.prepareArgs = {
+      {ArgRole::Weight, "w", ElementType::F32, {kD}},
+      {ArgRole::PreparedOut, "prepared.0", ElementType::F32, {kD}},
+  };
+  return step;
+}
+} // namespace
+
+TEST_F(SessionTest, PrepareRunsOnceAndFeedsEveryStep) {
+  prepareCalls = 0;
+  std::vector<float> input = writeHiddenInput(inPath, 2, 9);
+  StatusOr<Session> session = makeSession(preparedStepFunction(), 2);
+  ASSERT_TRUE(session) << session.status().message();
+  ASSERT_TRUE(session->run(inPath, outPath));
+  EXPECT_EQ(prepareCalls, 1);
+  std::vector<float> output = readOutput(outPath);
+  ASSERT_EQ(output.size(), input.size());
+  for (size_t i = 0; i < input.size(); ++i)
+    EXPECT_FLOAT_EQ(output[i], input[i] * 3.0f * weights[i % kD]) << i;
+}
+
+TEST_F(SessionTest, PrepareErrors) {
+  StepFunction noPrepare = preparedStepFunction();
+  noPrepare.prepare = nullptr;
+  EXPECT_THAT(createError(std::move(noPrepare)),
+              HasSubstr("reads prepared tensors but there is none"));
+
+  StepFunction unknownWeight = preparedStepFunction();
+  unknownWeight.prepareArgs[0].name = "missing";
+  EXPECT_THAT(createError(std::move(unknownWeight)),
+              HasSubstr("reads weight 'missing'"));
+
+  StepFunction wrongShape = preparedStepFunction();
+  wrongShape.prepareArgs[1].shape = {kD + 1};
+  EXPECT_THAT(createError(std::move(wrongShape)),
+              HasSubstr("does not match its output"));
+
+  StepFunction unwritten = preparedStepFunction();
+  unwritten.prepareArgs.pop_back();
+  EXPECT_THAT(createError(std::move(unwritten)),
+              HasSubstr("does not write every prepared tensor"));
+}
