@@ -180,16 +180,22 @@ def bench_infini(binary, cfg_path, weights, inp, out, repeats, threads, extra_fl
             "compile_s": min(p["compile_s"] for p in per.values())}
 
 
-def bench_torch(cfg_path, weights, inp, out, repeats):
+def run_per_thread_count(cmd, repeats, out):
+    """Runs a peer command once per thread count (writing its output on the
+    first) and returns ({threads: result}, the fastest thread count)."""
     per = {}
     for n in THREADS:
-        cmd = [PY, os.path.join(HERE, "torch_peer.py"), "--config", cfg_path, "--weights",
-               weights, "--input", inp, "--threads", str(n), "--repeats", str(repeats),
-               "--warmup", "1"]
+        full = cmd + ["--threads", str(n), "--repeats", str(repeats), "--warmup", "1"]
         if n == THREADS[0]:
-            cmd += ["--output", out]
-        per[n] = last_json(run_cmd(cmd, env=thread_env(n)))
-    best = min(per, key=lambda n: per[n]["best_s"])
+            full += ["--output", out]
+        per[n] = last_json(run_cmd(full, env=thread_env(n)))
+    return per, min(per, key=lambda n: per[n]["best_s"])
+
+
+def bench_torch(cfg_path, weights, inp, out, repeats):
+    per, best = run_per_thread_count(
+        [PY, os.path.join(HERE, "torch_peer.py"), "--config", cfg_path, "--weights", weights,
+         "--input", inp], repeats, out)
     return {"per_threads": per, "threads": best, "best_s": per[best]["best_s"],
             "attention": per[best]["attention"]}
 
@@ -228,15 +234,9 @@ def bench_iree(venv, cfg_path, tokens, weights, inp, out, workdir, repeats):
     script = os.path.join(HERE, "iree_peer.py")
     comp = last_json(run_cmd([py, script, "compile", "--config", cfg_path, "--tokens",
                               str(tokens), "--workdir", workdir]))
-    per = {}
-    for n in THREADS:
-        cmd = [py, script, "run", "--config", cfg_path, "--weights", weights, "--input", inp,
-               "--vmfb", comp["vmfb"], "--threads", str(n), "--repeats", str(repeats),
-               "--warmup", "1"]
-        if n == THREADS[0]:
-            cmd += ["--output", out]
-        per[n] = last_json(run_cmd(cmd, env=thread_env(n)))
-    best = min(per, key=lambda n: per[n]["best_s"])
+    per, best = run_per_thread_count(
+        [py, script, "run", "--config", cfg_path, "--weights", weights, "--input", inp,
+         "--vmfb", comp["vmfb"]], repeats, out)
     return {"per_threads": per, "threads": best, "best_s": per[best]["best_s"],
             "compile_s": comp["compile_s"], "flags": comp["flags"]}
 
