@@ -158,11 +158,8 @@ static llvm::Expected<rt::ArgSpec> describeValue(Type type,
 static SmallVector<func::FuncOp> findStepFunctions(ModuleOp module) {
   SmallVector<func::FuncOp> steps;
   module.walk([&](func::FuncOp func) {
-    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-      if (func.getArgAttr(i, kInputAttr)) {
-        steps.push_back(func);
-        break;
-      }
+    if (isModelStep(func))
+      steps.push_back(func);
   });
   return steps;
 }
@@ -304,6 +301,8 @@ llvm::Expected<rt::StepFunction>
 infini::compileModel(ModuleOp module, llvm::StringRef filename,
                      const CompileOptions &options, CompileTimings *timings) {
   using Clock = std::chrono::steady_clock;
+  // Describing the user's step before lowering reports binding errors in
+  // their terms; the linalg stage's description below is what runs.
   llvm::Expected<std::vector<rt::ArgSpec>> specs =
       describeStep(module, filename);
   if (!specs)

@@ -253,5 +253,12 @@ LogicalResult MemoryGateOp::verify() {
   return success();
 }
 
+bool infini::isModelStep(FunctionOpInterface func) {
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+    if (func.getArgAttr(i, kInputAttr))
+      return true;
+  return false;
+}
+
 #define GET_OP_CLASSES
 #include "dialect/InfiniOps.cpp.inc"

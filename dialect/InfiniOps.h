@@ -8,6 +8,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "dialect/InfiniEnums.h.inc"
@@ -30,6 +31,10 @@ constexpr llvm::StringLiteral kOutputAttr = "infini.output";
 /// Marks a step argument computed once from the weights by the step's
 /// `_prepare` function, and that function's result of the same name.
 constexpr llvm::StringLiteral kPreparedAttr = "infini.prepared";
+
+/// Whether `func` is a model step function: one with an `infini.input`
+/// argument.
+bool isModelStep(mlir::FunctionOpInterface func);
 } // namespace infini
 
 #endif // INFINI_DIALECT_INFINIOPS_H

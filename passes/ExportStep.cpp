@@ -17,13 +17,9 @@ namespace {
 struct ExportStepPass : public infini::impl::ExportStepBase<ExportStepPass> {
   void runOnOperation() override {
     getOperation().walk([](func::FuncOp func) {
-      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
-        if (func.getArgAttr(i, kInputAttr)) {
-          func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
-                        UnitAttr::get(func.getContext()));
-          return;
-        }
-      }
+      if (isModelStep(func))
+        func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                      UnitAttr::get(func.getContext()));
     });
   }
 };

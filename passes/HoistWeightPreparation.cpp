@@ -43,11 +43,8 @@ struct HoistWeightPreparationPass
   void runOnOperation() override {
     SmallVector<func::FuncOp> steps;
     getOperation().walk([&](func::FuncOp func) {
-      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-        if (func.getArgAttr(i, kInputAttr)) {
-          steps.push_back(func);
-          return;
-        }
+      if (isModelStep(func))
+        steps.push_back(func);
     });
     for (func::FuncOp step : steps)
       hoist(step);

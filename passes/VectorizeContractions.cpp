@@ -92,23 +92,17 @@ struct VectorizeContractionsPass
     // Contractions already inside a parallel loop (fused attention) get no
     // nested one.
     if (parallelRows > 0 && !op->getParentOfType<scf::ForallOp>()) {
+      // Reductions stay whole (0); other parallel loops get blocks of 1.
       SmallVector<int64_t> blockSizes(ranges.size(), 0);
-      for (unsigned loop : dims->batch)
+      for (unsigned loop :
+           llvm::concat<const unsigned>(dims->batch, dims->m, dims->n))
         blockSizes[loop] = 1;
-      for (unsigned loop : dims->m)
-        blockSizes[loop] =
-            loop == row
-                ? blockSizeFor(ranges[row],
-                               largestDivisorAtMost(ranges[row], rowTile),
-                               parallelRows)
-                : 1;
-      for (unsigned loop : dims->n)
-        blockSizes[loop] =
-            loop == column
-                ? blockSizeFor(ranges[column],
-                               largestDivisorAtMost(ranges[column], columnTile),
-                               parallelColumns)
-                : 1;
+      blockSizes[row] =
+          blockSizeFor(ranges[row], largestDivisorAtMost(ranges[row], rowTile),
+                       parallelRows);
+      blockSizes[column] = blockSizeFor(
+          ranges[column], largestDivisorAtMost(ranges[column], columnTile),
+          parallelColumns);
       scf::SCFTilingOptions blockOptions;
       blockOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
       blockOptions.setTileSizes(

@@ -535,6 +535,30 @@ Status Session::fillSegment(InputSource &input, int64_t tokens, int64_t start,
   return Status::ok();
 }
 
+namespace {
+/// The `void **` argument array of one call of a compiled function, laid
+/// out as StepFunction.h specifies: a tensor's entry points at a `void *`
+/// that points at its memref descriptor; a scalar's entry points at it.
+class PackedArguments {
+public:
+  explicit PackedArguments(size_t count) : slots(count), packed(count) {
+    descriptors.reserve(count); // Keeps descriptor addresses stable.
+  }
+  void setTensor(size_t index, Tensor &tensor) {
+    descriptors.emplace_back(tensor.data(), tensor.shape());
+    slots[index] = descriptors.back().get();
+    packed[index] = &slots[index];
+  }
+  void setScalar(size_t index, int64_t *value) { packed[index] = value; }
+  void **data() { return packed.data(); }
+
+private:
+  std::vector<MemRefDescriptor> descriptors;
+  std::vector<void *> slots;
+  std::vector<void *> packed;
+};
+} // namespace
+
 Status Session::runPrepare(const StepFunction &step,
                            const std::map<std::string, size_t> &weightIndex,
                            const std::map<std::string, size_t> &preparedIndex) {
@@ -546,10 +570,7 @@ Status Session::runPrepare(const StepFunction &step,
   if (!step.prepare)
     return fail("the step reads prepared tensors but there is none");
   size_t count = step.prepareArgs.size();
-  std::vector<MemRefDescriptor> descriptors;
-  descriptors.reserve(count);
-  std::vector<void *> slots(count, nullptr);
-  std::vector<void *> packed(count, nullptr);
+  PackedArguments packed(count);
   std::set<std::string> produced;
   for (size_t i = 0; i < count; ++i) {
     const ArgSpec &arg = step.prepareArgs[i];
@@ -572,9 +593,7 @@ Status Session::runPrepare(const StepFunction &step,
     } else {
       return fail(describe(i, arg) + " is neither a weight nor an output");
     }
-    descriptors.emplace_back(tensor->data(), tensor->shape());
-    slots[i] = descriptors.back().get();
-    packed[i] = &slots[i];
+    packed.setTensor(i, *tensor);
   }
   if (produced.size() != preparedIndex.size())
     return fail("does not write every prepared tensor the step reads");
@@ -589,47 +608,39 @@ Status Session::runPrepare(const StepFunction &step,
 
 void Session::invokeStep(int64_t position, int64_t valid) {
   size_t count = step.args.size();
-  std::vector<MemRefDescriptor> descriptors;
-  descriptors.reserve(count);
-  // slots[i] is the `void *` a tensor argument's packed entry points at.
-  std::vector<void *> slots(count, nullptr);
-  std::vector<void *> packed(count, nullptr);
+  PackedArguments packed(count);
   int64_t positionValue = position;
   int64_t validValue = valid;
   for (size_t i = 0; i < count; ++i) {
     const Binding &binding = bindings[i];
-    Tensor *tensor = nullptr;
     switch (binding.role) {
     case ArgRole::Position:
-      packed[i] = &positionValue;
-      continue;
+      packed.setScalar(i, &positionValue);
+      break;
     case ArgRole::ValidLength:
-      packed[i] = &validValue;
-      continue;
+      packed.setScalar(i, &validValue);
+      break;
     case ArgRole::Input:
-      tensor = &inputBuffer;
+      packed.setTensor(i, inputBuffer);
       break;
     case ArgRole::Output:
-      tensor = &outputBuffer;
+      packed.setTensor(i, outputBuffer);
       break;
     case ArgRole::Weight:
-      tensor = &weightTensors[binding.index];
+      packed.setTensor(i, weightTensors[binding.index]);
       break;
     case ArgRole::StateIn:
-      tensor = &state[binding.index];
+      packed.setTensor(i, state[binding.index]);
       break;
     case ArgRole::StateOut:
-      tensor = &nextState[binding.index];
+      packed.setTensor(i, nextState[binding.index]);
       break;
     case ArgRole::Prepared:
-      tensor = &preparedTensors[binding.index];
+      packed.setTensor(i, preparedTensors[binding.index]);
       break;
     case ArgRole::PreparedOut: // Rejected by create().
       break;
     }
-    descriptors.emplace_back(tensor->data(), tensor->shape());
-    slots[i] = descriptors.back().get();
-    packed[i] = &slots[i];
   }
   step.invoke(packed.data());
   // The update becomes the state the next step reads.
