@@ -15,15 +15,17 @@ class MLIRContext;
 
 namespace infini {
 
-/// Adds every upstream dialect, its interface extensions and the infini
-/// dialect to `registry`.
+/// Adds every upstream dialect, its interface extensions (including the NVVM
+/// target attribute's), the translations gpu-module-to-binary uses and the
+/// infini dialect to `registry`.
 void registerAllDialects(mlir::DialectRegistry &registry);
 
 /// Registers every upstream pass and every infini pass and pipeline.
 void registerAllPasses();
 
 /// Registers the translations from the builtin, LLVM and OpenMP dialects to
-/// LLVM IR in `context` (what the JIT needs).
+/// LLVM IR in `context` (what the JIT needs), and those of GPU host code:
+/// the GPU dialect (gpu.binary embedding, kernel launches) and NVVM.
 void registerLLVMTranslations(mlir::MLIRContext &context);
 
 } // namespace infini

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -68,7 +69,64 @@ void buildLoopsToLLVMPipeline(mlir::OpPassManager &pm,
 void buildInfiniToCPUPipeline(mlir::OpPassManager &pm,
                               const CPUPipelineOptions &options);
 
-/// Registers the passes above, the `infini-to-cpu` pipeline and its stages.
+/// Options of the `infini-to-gpu` pipeline (NVIDIA GPUs through NVVM).
+struct GPUPipelineOptions
+    : public mlir::PassPipelineOptions<GPUPipelineOptions> {
+  Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc(
+          "GPU architecture to generate code for (sm_75 .. sm_121a)"),
+      llvm::cl::init("sm_80")};
+  Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features; must name a PTX ISA the chip supports "
+                     "(+ptx80 covers sm_75 to sm_90a)"),
+      llvm::cl::init("+ptx80")};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Form of the embedded gpu.binary: fatbin (cubin for the "
+                     "chip plus PTX), bin (cubin) or isa (PTX text)"),
+      llvm::cl::init("fatbin")};
+  Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit holding ptxas, fatbinary and libdevice "
+                     "(empty: MLIR's lookup through CUDA_ROOT and friends)"),
+      llvm::cl::init("/usr/local/cuda")};
+  Option<unsigned> optLevel{*this, "opt-level",
+                            llvm::cl::desc("Optimization level of the kernels"),
+                            llvm::cl::init(3)};
+  Option<int64_t> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per block of element-wise kernels"),
+      llvm::cl::init(256)};
+  Option<bool> fuseAttention{
+      *this, "fuse-attention",
+      llvm::cl::desc("Fused online-softmax attention (infini-fuse-attention)"),
+      llvm::cl::init(false)};
+};
+
+/// Checks the chip, PTX features and binary format of `options`, reporting
+/// the first problem as one line through `emitError`. The GPU pipelines
+/// call it when they are parsed from text; C++ callers should call it
+/// before building them.
+mlir::LogicalResult verifyGPUPipelineOptions(
+    const GPUPipelineOptions &options,
+    llvm::function_ref<mlir::LogicalResult(const llvm::Twine &)> emitError);
+
+/// Bufferized linalg to outlined GPU kernels launched from host functions
+/// whose every memref is a device buffer (stage 2 of `infini-to-gpu`).
+void buildLinalgToGPUPipeline(mlir::OpPassManager &pm,
+                              const GPUPipelineOptions &options);
+/// Kernels to NVVM and a `gpu.binary`, host code to the LLVM dialect
+/// calling MLIR's `mgpu*` runtime wrappers (stage 3 of `infini-to-gpu`).
+void buildGPUToLLVMPipeline(mlir::OpPassManager &pm,
+                            const GPUPipelineOptions &options);
+/// The three stages in order: infini ops to host LLVM dialect plus kernels.
+void buildInfiniToGPUPipeline(mlir::OpPassManager &pm,
+                              const GPUPipelineOptions &options);
+
+/// Registers the passes above, the `infini-to-cpu` and `infini-to-gpu`
+/// pipelines and their stages.
 void registerInfiniPassesAndPipelines();
 
 #define GEN_PASS_REGISTRATION

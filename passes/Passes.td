@@ -128,4 +128,83 @@ def ExportStep : Pass<"infini-export-step", "mlir::ModuleOp"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU code generation (infini-to-gpu)
+//===----------------------------------------------------------------------===//
+
+def CopiesToLinalg : Pass<"infini-copies-to-linalg", "mlir::func::FuncOp"> {
+  let summary = "Turn buffer copies into linalg.copy so they become loops";
+  let description = [{
+    On the GPU every buffer the host sees lives in device memory, so a
+    `memref.copy` (a call of the host's `memrefCopy`) cannot stay. This pass
+    rewrites each one into `linalg.copy`, which the following loop
+    conversion turns into a parallel loop and thus into a kernel like any
+    other element-wise op. Copies of a view onto itself are erased.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncOp"> {
+  let summary = "Launch every outermost parallel loop and all host memory access as a GPU kernel";
+  let description = [{
+    Maps bufferized loop code onto `gpu.launch` so that the host part of the
+    function only allocates buffers, computes sizes and launches kernels:
+
+    1. Each outermost `scf.parallel` becomes a one-dimensional launch: its
+       iteration space is linearized (innermost dimension fastest, so
+       consecutive threads touch consecutive elements), cut into blocks of
+       `block-size` threads, and each thread runs the body for one point,
+       guarded against the ragged last block.
+    2. Parallel loops nested in a body run sequentially in their thread
+       (as `scf.for` nests); statically shaped `memref.alloc`s in a body
+       become thread-private `memref.alloca`s at the top of the kernel, and
+       deallocations in a body are dropped.
+    3. Host code that still reads or writes memory outside any parallel
+       loop (a zero-rank op, a serial loop) runs in a one-thread launch.
+
+    A parallel loop with reductions, an allocation of dynamic size inside a
+    loop body, or memory access whose result the host needs is reported as
+    an error rather than left on the host. Every launch names the kernel
+    `<function>_kernel_<i>` in the gpu.module `module`, so that
+    `gpu-kernel-outlining` gathers all kernels into one module and one
+    binary.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block of each launch">,
+    Option<"moduleName", "module", "std::string", /*default=*/"\"infini_kernels\"",
+           "gpu.module that gpu-kernel-outlining puts the kernels in">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::gpu::GPUDialect",
+    "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect"
+  ];
+}
+
+def HostAllocsToGPU : Pass<"infini-host-allocs-to-gpu", "mlir::func::FuncOp"> {
+  let summary = "Allocate host-side temporaries in device memory";
+  let description = [{
+    After kernel outlining, every buffer a host function allocates is only
+    ever touched by kernels, so it must live in device memory. This pass
+    turns `memref.alloc` and `memref.alloca` in host functions into
+    `gpu.alloc` and `memref.dealloc` into `gpu.dealloc`. An `alloca` has no
+    deallocation; one is added before each return of the function. Run
+    `gpu-async-region` afterwards so allocations join the stream.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
+def VerifyHostCode : Pass<"infini-verify-host-code", "mlir::ModuleOp"> {
+  let summary = "Check that host functions never touch device memory";
+  let description = [{
+    In code for the GPU every memref a host function holds is a device
+    pointer. This pass fails, naming the op, if a function outside a
+    `gpu.module` still contains an op that would read or write memory on
+    the host: `memref.load`, `memref.store`, `memref.copy`,
+    `memref.alloc`/`alloca`, any `linalg`, `vector` transfer, `scf.parallel`
+    or `scf.forall` op, or an un-outlined `gpu.launch`. It guards the GPU
+    pipeline against silently producing host code that would crash.
+  }];
+}
+
 #endif // INFINI_PASSES_PASSES_TD

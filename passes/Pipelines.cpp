@@ -1,9 +1,14 @@
-//===- Pipelines.cpp - The infini-to-cpu pipeline and its stages ----------===//
+//===- Pipelines.cpp - The infini-to-cpu/gpu pipelines and their stages ---===//
 //
 // The CPU pipeline runs in three named stages so tools can stop after any of
 // them or dump the IR between them: `linalg` (infini ops to linalg on
 // tensors), `loops` (register-tiled, vectorized, bufferized loops with
 // out-parameters) and `llvm` (the LLVM dialect, ready for translation).
+//
+// The GPU pipeline shares the first stage and the calling convention: stage
+// 2 bufferizes the same way and outlines all computation into kernels,
+// stage 3 compiles the kernels to a `gpu.binary` through NVVM and lowers
+// the host code, whose memrefs are all device buffers, to the LLVM dialect.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +16,7 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/ErrorHandling.h"
 
 using namespace mlir;
@@ -33,14 +39,8 @@ void infini::buildInfiniToLinalgPipeline(OpPassManager &pm,
             "canonicalize,cse,infini-hoist-weight-preparation");
 }
 
-void infini::buildLinalgToLoopsPipeline(OpPassManager &pm,
-                                        const CPUPipelineOptions &options) {
-  addPasses(pm, "infini-export-step");
-  if (options.vectorize)
-    addPasses(pm, std::string("func.func(infini-vectorize-contractions{") +
-                      (options.parallel ? "parallel-rows=64" : "") +
-                      "}),canonicalize,cse,loop-invariant-subset-hoisting,"
-                      "canonicalize,cse");
+/// Stage 2 of both targets up to and including the result out-parameters.
+static void addBufferization(OpPassManager &pm) {
   // Results become out-parameters so the step has one calling convention
   // for the JIT and ahead-of-time code: every argument a buffer or scalar.
   addPasses(pm,
@@ -52,6 +52,17 @@ void infini::buildLinalgToLoopsPipeline(OpPassManager &pm,
             "buffer-deallocation-simplification,"
             "bufferization-lower-deallocations,convert-bufferization-to-memref,"
             "canonicalize,cse");
+}
+
+void infini::buildLinalgToLoopsPipeline(OpPassManager &pm,
+                                        const CPUPipelineOptions &options) {
+  addPasses(pm, "infini-export-step");
+  if (options.vectorize)
+    addPasses(pm, std::string("func.func(infini-vectorize-contractions{") +
+                      (options.parallel ? "parallel-rows=64" : "") +
+                      "}),canonicalize,cse,loop-invariant-subset-hoisting,"
+                      "canonicalize,cse");
+  addBufferization(pm);
   addPasses(pm, "func.func(infini-erase-self-copies,convert-linalg-to-loops,"
                 "scf-forall-to-parallel),canonicalize,cse");
 }
@@ -78,6 +89,127 @@ void infini::buildInfiniToCPUPipeline(OpPassManager &pm,
   buildLoopsToLLVMPipeline(pm, options);
 }
 
+/// The lowest PTX ISA version (x10) each chip needs, for the chips that both
+/// LLVM 22's NVPTX backend and CUDA 13's ptxas support.
+static std::optional<unsigned> minimumPTXVersion(StringRef chip) {
+  return llvm::StringSwitch<std::optional<unsigned>>(chip)
+      .Case("sm_75", 63)
+      .Case("sm_80", 70)
+      .Case("sm_86", 71)
+      .Case("sm_87", 74)
+      .Case("sm_89", 78)
+      .Case("sm_90", 78)
+      .Case("sm_90a", 80)
+      .Cases({"sm_100", "sm_100a"}, 86)
+      .Cases({"sm_103", "sm_103a"}, 88)
+      .Cases({"sm_120", "sm_120a"}, 87)
+      .Cases({"sm_121", "sm_121a"}, 88)
+      .Default(std::nullopt);
+}
+
+LogicalResult infini::verifyGPUPipelineOptions(
+    const GPUPipelineOptions &options,
+    function_ref<LogicalResult(const Twine &)> emitError) {
+  std::optional<unsigned> minimum = minimumPTXVersion(options.chip);
+  if (!minimum)
+    return emitError("unsupported GPU chip '" + options.chip +
+                     "'; expected one of sm_75, sm_80, sm_86, sm_87, sm_89, "
+                     "sm_90, sm_90a, sm_100(a), sm_103(a), sm_120(a), "
+                     "sm_121(a)");
+  // The PTX version is the one feature; LLVM aborts on a version the chip
+  // does not support, so check it here.
+  unsigned ptx = 0;
+  SmallVector<StringRef> features;
+  StringRef(options.features).split(features, ',', -1, false);
+  for (StringRef feature : features)
+    if (!feature.consume_front("+ptx") || feature.getAsInteger(10, ptx))
+      return emitError("unsupported GPU features '" + options.features +
+                       "'; expected a PTX ISA version such as +ptx80");
+  if (ptx < *minimum)
+    return emitError("GPU chip '" + options.chip + "' needs PTX ISA " +
+                     Twine(*minimum / 10) + "." + Twine(*minimum % 10) +
+                     " or newer; got features '" + options.features + "'");
+  if (options.format != "fatbin" && options.format != "bin" &&
+      options.format != "isa")
+    return emitError("unsupported GPU binary format '" + options.format +
+                     "'; expected fatbin, bin or isa");
+  if (options.optLevel > 3)
+    return emitError("GPU opt-level must be 0 to 3");
+  if (options.blockSize < 1 || options.blockSize > 1024)
+    return emitError("GPU block-size must be in [1, 1024]");
+  return success();
+}
+
+void infini::buildLinalgToGPUPipeline(OpPassManager &pm,
+                                      const GPUPipelineOptions &options) {
+  addPasses(pm, "infini-export-step");
+  addBufferization(pm);
+  // Copies and linalg ops become parallel loops (reductions stay serial
+  // loops inside them), each outermost loop a launch.
+  addPasses(pm, "func.func(infini-erase-self-copies,infini-copies-to-linalg,"
+                "convert-linalg-to-parallel-loops,scf-forall-to-parallel),"
+                "canonicalize,cse");
+  addPasses(pm,
+            "func.func(infini-parallel-loops-to-gpu{block-size=" +
+                std::to_string(options.blockSize) +
+                "}),canonicalize,func.func(gpu-launch-sink-index-computations),"
+                "gpu-kernel-outlining,canonicalize,cse");
+  // Host temporaries in device memory; gpu.alloc and launches then join
+  // one stream, which the function waits for before it returns.
+  addPasses(pm, "func.func(infini-host-allocs-to-gpu,gpu-async-region),"
+                "canonicalize,cse,infini-verify-host-code");
+}
+
+void infini::buildGPUToLLVMPipeline(OpPassManager &pm,
+                                    const GPUPipelineOptions &options) {
+  addPasses(pm, "infini-verify-host-code,convert-scf-to-cf,"
+                "expand-strided-metadata,lower-affine");
+  addPasses(pm, "nvvm-attach-target{chip=" + options.chip +
+                    " features=" + options.features +
+                    " O=" + std::to_string(options.optLevel) + "}");
+  addPasses(pm, "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+                "reconcile-unrealized-casts)");
+  addPasses(pm, "finalize-memref-to-llvm,convert-math-to-llvm,"
+                "convert-arith-to-llvm,convert-index-to-llvm,"
+                "convert-func-to-llvm,convert-cf-to-llvm,gpu-to-llvm,"
+                "convert-ub-to-llvm,reconcile-unrealized-casts");
+  std::string binary =
+      "gpu-module-to-binary{format=" + options.format.getValue();
+  if (!options.toolkit.empty())
+    binary += " toolkit=" + options.toolkit.getValue();
+  addPasses(pm, binary + "},canonicalize,cse");
+}
+
+void infini::buildInfiniToGPUPipeline(OpPassManager &pm,
+                                      const GPUPipelineOptions &options) {
+  CPUPipelineOptions linalgOptions;
+  linalgOptions.fuseAttention = options.fuseAttention;
+  buildInfiniToLinalgPipeline(pm, linalgOptions);
+  buildLinalgToGPUPipeline(pm, options);
+  buildGPUToLLVMPipeline(pm, options);
+}
+
+/// Registers a GPU pipeline whose options are checked when it is parsed, so
+/// a bad chip is a one-line error rather than an abort in LLVM.
+static void registerGPUPipeline(
+    StringRef name, StringRef description,
+    void (*build)(OpPassManager &, const infini::GPUPipelineOptions &)) {
+  registerPassPipeline(
+      name, description,
+      [build](OpPassManager &pm, StringRef text,
+              function_ref<LogicalResult(const Twine &)> emitError) {
+        infini::GPUPipelineOptions options;
+        if (failed(options.parseFromString(text)) ||
+            failed(infini::verifyGPUPipelineOptions(options, emitError)))
+          return failure();
+        build(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+        optHandler(infini::GPUPipelineOptions());
+      });
+}
+
 void infini::registerInfiniPassesAndPipelines() {
   registerInfiniPasses();
   PassPipelineRegistration<CPUPipelineOptions>(
@@ -94,4 +226,16 @@ void infini::registerInfiniPassesAndPipelines() {
   PassPipelineRegistration<CPUPipelineOptions>(
       "infini-loops-to-llvm", "Stage 3 of infini-to-cpu: the LLVM dialect",
       buildLoopsToLLVMPipeline);
+  registerGPUPipeline("infini-to-gpu",
+                      "Lower infini ops to host LLVM dialect code launching "
+                      "NVIDIA GPU kernels (all stages)",
+                      buildInfiniToGPUPipeline);
+  registerGPUPipeline("infini-linalg-to-gpu",
+                      "Stage 2 of infini-to-gpu: bufferized, outlined GPU "
+                      "kernels launched by host functions",
+                      buildLinalgToGPUPipeline);
+  registerGPUPipeline("infini-gpu-to-llvm",
+                      "Stage 3 of infini-to-gpu: NVVM kernels in a gpu.binary, "
+                      "host code in the LLVM dialect",
+                      buildGPUToLLVMPipeline);
 }

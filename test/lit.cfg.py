@@ -29,3 +29,17 @@ llvm_config.add_tool_substitutions(
 # lit runs tests in parallel on few cores: one OpenMP thread per tool process
 # avoids oversubscription (tests that need threads pass --num-threads).
 config.environment["OMP_NUM_THREADS"] = "1"
+
+# GPU code generation tests that assemble the generated PTX need ptxas from
+# the CUDA toolkit (found by CMake); without it they are reported UNSUPPORTED.
+if config.ptxas_executable and os.path.exists(config.ptxas_executable):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", config.ptxas_executable))
+    # gpu-module-to-binary links libdevice and, for cubins, runs ptxas and
+    # fatbinary from the toolkit that holds this ptxas.
+    config.substitutions.append(
+        ("%cuda_toolkit",
+         os.path.dirname(os.path.dirname(config.ptxas_executable))))
+config.substitutions.append(
+    ("%extract_ptx", config.python_executable + " " + os.path.join(
+        config.test_source_root, "Passes", "gpu", "Inputs", "extract_ptx.py")))

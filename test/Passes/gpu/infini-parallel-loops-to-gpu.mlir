@@ -1,0 +1,141 @@
+// RUN: infini-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(infini-parallel-loops-to-gpu{block-size=128}))' | FileCheck %s
+
+// A 2-d loop becomes a 1-d grid of 128-thread blocks over its linearized
+// iteration space, innermost dimension fastest, guarded for the last block.
+// CHECK-LABEL: func.func @elementwise
+// CHECK-SAME: (%[[A:[^:]+]]: memref<?x8xf32>, %[[B:[^:]+]]: memref<?x8xf32>)
+// CHECK: %[[N:.+]] = arith.muli
+// CHECK: %[[BLOCKS:.+]] = arith.ceildivsi %[[N]], %[[C128:.+]] : index
+// CHECK: %[[GRID:.+]] = arith.maxsi %[[BLOCKS]]
+// CHECK: gpu.launch blocks(%[[BX:[^,]+]], %{{[^,]+}}, %{{[^)]+}}) in (%{{[^ ]+}} = %[[GRID]], {{.*}} threads(%[[TX:[^,]+]], %{{[^,]+}}, %{{[^)]+}}) in (%{{[^ ]+}} = %[[C128]],
+// CHECK-SAME: module(@infini_kernels) function(@elementwise_kernel_0)
+// CHECK: %[[BASE:.+]] = arith.muli %[[BX]], %[[C128]]
+// CHECK: %[[LIN:.+]] = arith.addi %[[BASE]], %[[TX]]
+// CHECK: %[[IN:.+]] = arith.cmpi ult, %[[LIN]], %[[N]]
+// CHECK: scf.if %[[IN]] {
+// CHECK: %[[J:.+]] = arith.remui %[[LIN]]
+// CHECK: %[[I:.+]] = arith.divui %[[LIN]]
+// CHECK: memref.load %[[A]][{{.+}}, {{.+}}]
+// CHECK: memref.store
+// CHECK: gpu.terminator
+// CHECK-NOT: scf.parallel
+func.func @elementwise(%a: memref<?x8xf32>, %b: memref<?x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %d = memref.dim %a, %c0 : memref<?x8xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%d, %c8) step (%c1, %c1) {
+    %v = memref.load %a[%i, %j] : memref<?x8xf32>
+    memref.store %v, %b[%i, %j] : memref<?x8xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Loops nested in a body run sequentially in the thread; temporaries of the
+// body become thread-private allocas at the top of the kernel and their
+// deallocations go.
+// CHECK-LABEL: func.func @nested
+// CHECK: gpu.launch
+// CHECK-NEXT: %[[TMP:.+]] = memref.alloca() {alignment = 64 : i64} : memref<16xf32>
+// CHECK: scf.if
+// CHECK: scf.for
+// CHECK: memref.store %{{.+}}, %[[TMP]]
+// CHECK: scf.for
+// CHECK: memref.load %[[TMP]]
+// CHECK-NOT: memref.dealloc
+// CHECK: gpu.terminator
+func.func @nested(%a: memref<4x16xf32>, %b: memref<4x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %tmp = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+    scf.parallel (%j) = (%c0) to (%c16) step (%c1) {
+      %v = memref.load %a[%i, %j] : memref<4x16xf32>
+      memref.store %v, %tmp[%j] : memref<16xf32>
+      scf.reduce
+    }
+    scf.parallel (%j) = (%c0) to (%c16) step (%c1) {
+      %v = memref.load %tmp[%j] : memref<16xf32>
+      memref.store %v, %b[%i, %j] : memref<4x16xf32>
+      scf.reduce
+    }
+    memref.dealloc %tmp : memref<16xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Host code that touches memory outside any parallel loop (a zero-rank op,
+// a serial loop) runs in a launch of one thread.
+// CHECK-LABEL: func.func @host_access
+// CHECK: gpu.launch {{.*}} function(@host_access_kernel_0)
+// CHECK: scf.for
+// CHECK: memref.store
+// CHECK: gpu.terminator
+// CHECK: gpu.launch {{.*}} function(@host_access_kernel_1)
+// CHECK: memref.store
+// CHECK: gpu.terminator
+// CHECK: return
+func.func @host_access(%a: memref<4xf32>, %s: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %one = arith.constant 1.0 : f32
+  scf.for %i = %c1 to %c4 step %c1 {
+    %p = arith.subi %i, %c1 : index
+    %v = memref.load %a[%p] : memref<4xf32>
+    memref.store %v, %a[%i] : memref<4xf32>
+  }
+  memref.store %one, %s[] : memref<f32>
+  return
+}
+
+// -----
+
+func.func @host_needs_value(%a: memref<4xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{reads device memory into a value the host needs}}
+  %v = memref.load %a[%c0] : memref<4xf32>
+  return %v : f32
+}
+
+// -----
+
+func.func @reduction(%a: memref<4xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %zero = arith.constant 0.0 : f32
+  // expected-error @+1 {{with reductions cannot be launched on the GPU}}
+  %r = scf.parallel (%i) = (%c0) to (%c4) step (%c1) init (%zero) -> f32 {
+    %v = memref.load %a[%i] : memref<4xf32>
+    scf.reduce (%v : f32) {
+    ^bb0(%x: f32, %y: f32):
+      %s = arith.addf %x, %y : f32
+      scf.reduce.return %s : f32
+    }
+  }
+  return %r : f32
+}
+
+// -----
+
+func.func @dynamic_temporary(%a: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    // expected-error @+1 {{inside a parallel loop needs a static shape}}
+    %tmp = memref.alloc(%n) : memref<?xf32>
+    memref.dealloc %tmp : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
