@@ -207,4 +207,24 @@ def VerifyHostCode : Pass<"infini-verify-host-code", "mlir::ModuleOp"> {
   }];
 }
 
+def EmulateGPU : Pass<"infini-emulate-gpu", "mlir::ModuleOp"> {
+  let summary = "Run stage 2's GPU kernels as host loops (a test aid without a GPU)";
+  let description = [{
+    Turns the output of `infini-linalg-to-gpu` back into host code so that
+    `infini-loops-to-llvm` compiles it for the CPU and the numerical tests
+    can compare the GPU mapping against the CPU pipeline on machines with no
+    GPU. Each `gpu.launch_func` becomes a loop nest over its grid and block
+    around an inlined copy of its kernel (block and thread ids the loop
+    indices, the kernel's allocas made once per call of the host function), `gpu.alloc`/`gpu.dealloc`
+    become `memref.alloc`/`memref.dealloc`, and stream tokens and waits are
+    dropped: the emulation runs kernels one after another, in program order,
+    which is what the stream guarantees. Kernels that use barriers or other
+    GPU ops are rejected.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect", "mlir::ub::UBDialect"
+  ];
+}
+
 #endif // INFINI_PASSES_PASSES_TD

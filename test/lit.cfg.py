@@ -43,3 +43,14 @@ if config.ptxas_executable and os.path.exists(config.ptxas_executable):
 config.substitutions.append(
     ("%extract_ptx", config.python_executable + " " + os.path.join(
         config.test_source_root, "Passes", "gpu", "Inputs", "extract_ptx.py")))
+
+# Numerical tests of the GPU mapping without a GPU compile models to shared
+# libraries with mlir-translate, llc and the system C compiler; the CPU
+# pipeline's code needs MLIR's runner utilities (memrefCopy) and OpenMP.
+import shutil
+if shutil.which("cc"):
+    config.available_features.add("cc")
+llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append(
+    ("%mlir_runtime_libs",
+     "-L{0} -lmlir_c_runner_utils -lomp -Wl,-rpath,{0}".format(llvm_lib_dir)))

@@ -1,0 +1,149 @@
+//===- EmulateGPU.cpp - The infini-emulate-gpu pass -----------------------===//
+//
+// A test aid for machines without a GPU: it turns the output of stage 2 of
+// infini-to-gpu back into host code, so the CPU stage 3 can compile it and
+// the numerical tests can hold the GPU mapping (launch geometry, the
+// linearized thread indices, thread-private temporaries, the buffers the
+// host allocates and passes to kernels) against the CPU pipeline. Each
+// gpu.launch_func becomes loops over its blocks and threads running an
+// inlined copy of the kernel; device allocation becomes host allocation;
+// stream tokens and waits go, since the emulation runs in program order.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace infini {
+#define GEN_PASS_DEF_EMULATEGPU
+#include "passes/Passes.h.inc"
+} // namespace infini
+
+using namespace mlir;
+
+/// The value of dimension `dim` of a (block, thread, size) triple.
+static Value pick(const gpu::KernelDim3 &values, gpu::Dimension dim) {
+  switch (dim) {
+  case gpu::Dimension::x:
+    return values.x;
+  case gpu::Dimension::y:
+    return values.y;
+  case gpu::Dimension::z:
+    return values.z;
+  }
+  llvm_unreachable("unknown dimension");
+}
+
+/// Replaces `launch` by loops over its grid and blocks around a copy of the
+/// kernel's body.
+static LogicalResult emulateLaunch(IRRewriter &rewriter,
+                                   gpu::LaunchFuncOp launch,
+                                   SymbolTableCollection &symbols) {
+  auto kernel = symbols.lookupNearestSymbolFrom<gpu::GPUFuncOp>(
+      launch, launch.getKernel());
+  if (!kernel || !kernel.getBody().hasOneBlock())
+    return launch.emitOpError()
+           << "needs a single-block gpu.func to emulate on the host";
+
+  Location loc = launch.getLoc();
+  // Thread-private allocas at the top of the kernel are made once, at the
+  // top of the host function: their contents start undefined on the GPU
+  // too, and an alloca in a host loop would grow the stack every iteration.
+  IRMapping mapping;
+  mapping.map(kernel.getArguments(), launch.getKernelOperands());
+  Block &kernelBody = kernel.getBody().front();
+  auto func = launch->getParentOfType<FunctionOpInterface>();
+  rewriter.setInsertionPointToStart(&func.getFunctionBody().front());
+  for (Operation &op : kernelBody)
+    if (isa<memref::AllocaOp>(op) && op.getNumOperands() == 0)
+      rewriter.clone(op, mapping);
+
+  rewriter.setInsertionPoint(launch);
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
+  gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+  SmallVector<Value> upper = {grid.z,  grid.y,  grid.x,
+                              block.z, block.y, block.x};
+  scf::LoopNest nest =
+      scf::buildLoopNest(rewriter, loc, SmallVector<Value>(6, zero), upper,
+                         SmallVector<Value>(6, one));
+  auto iv = [&](unsigned i) { return nest.loops[i].getInductionVar(); };
+  gpu::KernelDim3 blockIds = {iv(2), iv(1), iv(0)};
+  gpu::KernelDim3 threadIds = {iv(5), iv(4), iv(3)};
+  rewriter.setInsertionPoint(nest.loops.back().getBody()->getTerminator());
+
+  for (Operation &op : kernelBody) {
+    if (mapping.contains(&op))
+      continue;
+    if (isa<gpu::ReturnOp>(op))
+      break;
+    Value replacement;
+    if (auto id = dyn_cast<gpu::BlockIdOp>(op))
+      replacement = pick(blockIds, id.getDimension());
+    else if (auto id = dyn_cast<gpu::ThreadIdOp>(op))
+      replacement = pick(threadIds, id.getDimension());
+    else if (auto dim = dyn_cast<gpu::BlockDimOp>(op))
+      replacement = pick(block, dim.getDimension());
+    else if (auto dim = dyn_cast<gpu::GridDimOp>(op))
+      replacement = pick(grid, dim.getDimension());
+    if (replacement) {
+      mapping.map(op.getResult(0), replacement);
+      continue;
+    }
+    if (isa<gpu::GPUDialect>(op.getDialect()))
+      return op.emitOpError() << "cannot be emulated on the host";
+    rewriter.clone(op, mapping);
+  }
+  return success();
+}
+
+namespace {
+struct EmulateGPUPass : public infini::impl::EmulateGPUBase<EmulateGPUPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    IRRewriter rewriter(&getContext());
+    SymbolTableCollection symbols;
+    SmallVector<Operation *> gpuOps;
+    module.walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (isa<gpu::GPUModuleOp>(op))
+        return WalkResult::skip();
+      if (isa<gpu::LaunchFuncOp, gpu::AllocOp, gpu::DeallocOp, gpu::WaitOp>(op))
+        gpuOps.push_back(op);
+      return WalkResult::advance();
+    });
+    for (Operation *op : gpuOps) {
+      rewriter.setInsertionPoint(op);
+      // Stream tokens carry no data; their users are all erased here.
+      if (auto async = dyn_cast<gpu::AsyncOpInterface>(op))
+        if (Value token = async.getAsyncToken())
+          token.replaceAllUsesWith(
+              ub::PoisonOp::create(rewriter, op->getLoc(), token.getType()));
+      if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op)) {
+        if (failed(emulateLaunch(rewriter, launch, symbols)))
+          return signalPassFailure();
+      } else if (auto alloc = dyn_cast<gpu::AllocOp>(op)) {
+        alloc.getMemref().replaceAllUsesWith(memref::AllocOp::create(
+            rewriter, op->getLoc(), alloc.getType(), alloc.getDynamicSizes(),
+            alloc.getSymbolOperands()));
+      } else if (auto dealloc = dyn_cast<gpu::DeallocOp>(op)) {
+        memref::DeallocOp::create(rewriter, op->getLoc(), dealloc.getMemref());
+      }
+    }
+    for (Operation *op : llvm::reverse(gpuOps))
+      rewriter.eraseOp(op);
+    module.walk([&](ub::PoisonOp poison) {
+      if (poison.use_empty())
+        rewriter.eraseOp(poison);
+    });
+    for (auto gpuModule :
+         llvm::make_early_inc_range(module.getOps<gpu::GPUModuleOp>()))
+      rewriter.eraseOp(gpuModule);
+    module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+  }
+};
+} // namespace
