@@ -104,6 +104,11 @@ struct GPUPipelineOptions
       *this, "fuse-attention",
       llvm::cl::desc("Fused online-softmax attention (infini-fuse-attention)"),
       llvm::cl::init(false)};
+  Option<int64_t> registerTile{
+      *this, "register-tile",
+      llvm::cl::desc("Rows and columns of the register tile each thread "
+                     "computes of a matrix product (1: one output a thread)"),
+      llvm::cl::init(4)};
 };
 
 /// Checks the chip, PTX features and binary format of `options`, reporting

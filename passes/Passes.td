@@ -181,6 +181,35 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
   ];
 }
 
+def GPUTileContractions
+    : Pass<"infini-gpu-tile-contractions", "mlir::func::FuncOp"> {
+  let summary = "Compute register tiles of each matrix product per GPU thread";
+  let description = [{
+    Rewrites each bufferized linalg contraction (one reduction dimension,
+    projected-permutation maps, multiply-accumulate payload; the model's
+    projections, attention products and memory reads) outside any parallel
+    loop into an `scf.parallel` over its other parallel dimensions and over
+    tiles of `tile-rows` x `tile-columns` outputs of its innermost row and
+    column dimensions. Each iteration, one GPU thread after
+    `infini-parallel-loops-to-gpu`, keeps its tile in registers through the
+    serial reduction loop, so that every loaded input element feeds several
+    multiply-adds. A tile's columns are strided by the number of column
+    tiles, so that neighbouring threads access neighbouring elements
+    (coalesced loads and stores); positions past the end of a dimension read
+    a clamped element and store nothing.
+  }];
+  let options = [
+    Option<"rowTile", "tile-rows", "int64_t", /*default=*/"4",
+           "Output rows per register tile">,
+    Option<"columnTile", "tile-columns", "int64_t", /*default=*/"4",
+           "Output columns per register tile">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect"
+  ];
+}
+
 def HostAllocsToGPU : Pass<"infini-host-allocs-to-gpu", "mlir::func::FuncOp"> {
   let summary = "Allocate host-side temporaries in device memory";
   let description = [{

@@ -135,6 +135,8 @@ LogicalResult infini::verifyGPUPipelineOptions(
                      "'; expected fatbin, bin or isa");
   if (options.optLevel > 3)
     return emitError("GPU opt-level must be 0 to 3");
+  if (options.registerTile < 1 || options.registerTile > 8)
+    return emitError("GPU register-tile must be in [1, 8]");
   if (options.blockSize < 1 || options.blockSize > 1024)
     return emitError("GPU block-size must be in [1, 1024]");
   return success();
@@ -146,6 +148,10 @@ void infini::buildLinalgToGPUPipeline(OpPassManager &pm,
   addBufferization(pm);
   // Copies and linalg ops become parallel loops (reductions stay serial
   // loops inside them), each outermost loop a launch.
+  if (options.registerTile > 1)
+    addPasses(pm, "func.func(infini-gpu-tile-contractions{tile-rows=" +
+                      std::to_string(options.registerTile) + " tile-columns=" +
+                      std::to_string(options.registerTile) + "})");
   addPasses(pm, "func.func(infini-erase-self-copies,infini-copies-to-linalg,"
                 "convert-linalg-to-parallel-loops,scf-forall-to-parallel),"
                 "canonicalize,cse");

@@ -22,12 +22,14 @@
 // CHECK: %[[T3:.+]] = gpu.launch_func async [%[[T2]]] @infini_kernels::@step_kernel_1
 // CHECK-SAME: %[[OUT]] : memref<?x16x64xf32>
 // CHECK: %[[T4:.+]] = gpu.launch_func async [%[[T3]]] @infini_kernels::@step_kernel_2
-// CHECK-SAME: %[[X]] : memref<?x16x8xf32>, %[[WT]] : memref<8x64xf32>, %[[OUT]] : memref<?x16x64xf32>
+// CHECK-SAME: %[[OUT]] : memref<?x16x64xf32>, %[[X]] : memref<?x16x8xf32>, %[[WT]] : memref<8x64xf32>
 // CHECK: %[[T5:.+]] = gpu.dealloc async [%[[T4]]] %[[WT]]
 // CHECK-NEXT: gpu.wait [%[[T5]]]
 // CHECK-NEXT: return{{$}}
 
-// The kernels: one thread per output element, the reduction a loop in it.
+// The kernels: one thread per element of the transpose and the fill, one
+// per 4x4 register tile of the product, its reduction a loop carrying the
+// tile.
 // CHECK: gpu.module @infini_kernels
 // CHECK: gpu.func @step_kernel_0
 // CHECK-SAME: kernel
@@ -36,10 +38,10 @@
 // CHECK: scf.if
 // CHECK: gpu.func @step_kernel_1
 // CHECK: gpu.func @step_kernel_2
-// CHECK: scf.for
-// CHECK: arith.mulf
-// CHECK: arith.addf
-// CHECK: memref.store
+// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-16: arith.mulf
+// CHECK: scf.yield
+// CHECK-COUNT-16: memref.store
 func.func @step(%x: tensor<?x16x8xf32> {infini.input}, %pos: i64 {infini.position},
                 %w: tensor<64x8xf32> {infini.weight = "proj"})
     -> (tensor<?x16x64xf32> {infini.output}) {

@@ -1,0 +1,53 @@
+// RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-tile-contractions{tile-rows=2 tile-columns=2}),canonicalize)' | FileCheck %s
+
+// A product becomes a parallel loop over 2x2 register tiles: the tile's
+// rows are contiguous, its columns strided by the number of column tiles
+// (32 here); loads are clamped to the last row and column, stores guarded.
+// CHECK-LABEL: func.func @matmul
+// CHECK-SAME: (%[[A:[^:]+]]: memref<?x8xf32>, %[[B:[^:]+]]: memref<8x64xf32>, %[[C:[^:]+]]: memref<?x64xf32>)
+// CHECK: %[[M:.+]] = memref.dim %[[A]], %c0
+// CHECK: %[[ROWTILES:.+]] = arith.ceildivui %[[M]], %c2
+// CHECK: scf.parallel (%[[R:.+]], %[[CT:.+]]) = (%c0, %c0) to (%[[ROWTILES]], %c32) step (%c1, %c1) {
+// CHECK: %[[ROW0:.+]] = arith.muli %[[R]], %c2
+// CHECK: %[[COL1:.+]] = arith.addi %[[CT]], %c32
+// CHECK: %[[C1:.+]] = arith.minui %[[COL1]], %c63
+// CHECK-COUNT-4: memref.load %[[C]]
+// CHECK: %[[SUM:.+]]:4 = scf.for %[[K:.+]] = %c0 to %c8 step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32) {
+// CHECK: memref.load %[[A]]
+// CHECK: memref.load %[[B]][%[[K]], {{.+}}]
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: memref.load %[[B]][%[[K]], %[[C1]]]
+// CHECK: scf.yield
+// CHECK: %[[IN:.+]] = arith.cmpi ult, %[[ROW0]], %[[M]]
+// CHECK: scf.if
+// CHECK-NEXT: memref.store %[[SUM]]#0, %[[C]]
+// CHECK-NOT: linalg.matmul
+func.func @matmul(%a: memref<?x8xf32>, %b: memref<8x64xf32>, %c: memref<?x64xf32>) {
+  linalg.matmul ins(%a, %b : memref<?x8xf32>, memref<8x64xf32>) outs(%c : memref<?x64xf32>)
+  return
+}
+
+// A product inside a parallel loop (the fused attention's tiles) is left
+// alone: it runs in one thread anyway.
+// CHECK-LABEL: func.func @nested
+// CHECK: scf.parallel
+// CHECK: linalg.matmul
+func.func @nested(%a: memref<4x8xf32>, %b: memref<8x4xf32>, %c: memref<4x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  scf.parallel (%i) = (%c0) to (%c2) step (%c1) {
+    linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x4xf32>) outs(%c : memref<4x4xf32>)
+    scf.reduce
+  }
+  return
+}
+
+// Element-wise ops are not contractions.
+// CHECK-LABEL: func.func @elementwise
+// CHECK: linalg.add
+func.func @elementwise(%a: memref<4xf32>, %b: memref<4xf32>) {
+  linalg.add ins(%a, %a : memref<4xf32>, memref<4xf32>) outs(%b : memref<4xf32>)
+  return
+}
