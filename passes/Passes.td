@@ -150,15 +150,25 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
     Maps bufferized loop code onto `gpu.launch` so that the host part of the
     function only allocates buffers, computes sizes and launches kernels:
 
-    1. Each outermost `scf.parallel` becomes a one-dimensional launch: its
-       iteration space is linearized (innermost dimension fastest, so
-       consecutive threads touch consecutive elements), cut into blocks of
-       `block-size` threads, and each thread runs the body for one point,
-       guarded against the ragged last block.
-    2. Parallel loops nested in a body run sequentially in their thread
-       (as `scf.for` nests); statically shaped `memref.alloc`s in a body
-       become thread-private `memref.alloca`s at the top of the kernel, and
-       deallocations in a body are dropped.
+    1. An outermost `scf.parallel` whose body holds no parallel loop (an
+       element-wise op, a register-tiled product) becomes a one-dimensional
+       launch: its iteration space is linearized (innermost dimension
+       fastest, so consecutive threads touch consecutive elements), cut
+       into blocks of `block-size` threads, and each thread runs the body
+       for one point, guarded against the ragged last block. Statically
+       shaped `memref.alloc`s in the body become thread-private
+       `memref.alloca`s at the top of the kernel.
+    2. An outermost loop whose body holds parallel loops (the fused
+       attention's and CoPE's loops over batch and heads) gets one block
+       of `block-size` threads per iteration. The iterations of each
+       nested loop are strided over the block's threads (by
+       `gpu.block_dim`: the result does not depend on the block size),
+       loops nested deeper run sequentially in their thread, writes outside
+       nested loops run in thread 0 alone, and `gpu.barrier`s separate
+       these phases; serial loops and conditionals around nested loops run
+       in every thread with uniform control flow. The body's temporaries
+       live in a device scratch buffer, one slice per block, viewed with
+       `memref.view`. Deallocations in loop bodies are dropped.
     3. Host code that still reads or writes memory outside any parallel
        loop (a zero-rank op, a serial loop) runs in a one-thread launch.
 
@@ -247,8 +257,10 @@ def EmulateGPU : Pass<"infini-emulate-gpu", "mlir::ModuleOp"> {
     indices, the kernel's allocas made once per call of the host function), `gpu.alloc`/`gpu.dealloc`
     become `memref.alloc`/`memref.dealloc`, and stream tokens and waits are
     dropped: the emulation runs kernels one after another, in program order,
-    which is what the stream guarantees. Kernels that use barriers or other
-    GPU ops are rejected.
+    which is what the stream guarantees. A kernel with barriers (a
+    cooperative launch of `infini-parallel-loops-to-gpu`, whose result does
+    not depend on the block size) runs with one thread per block and its
+    barriers dropped; kernels with other GPU ops are rejected.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

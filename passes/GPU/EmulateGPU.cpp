@@ -67,6 +67,13 @@ static LogicalResult emulateLaunch(IRRewriter &rewriter,
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
   gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+  // A kernel with barriers shares work among a block's threads in a way
+  // that does not depend on their number (infini-parallel-loops-to-gpu's
+  // cooperative launches): one thread per block emulates it exactly.
+  bool cooperative = false;
+  kernel.walk([&](gpu::BarrierOp) { cooperative = true; });
+  if (cooperative)
+    block = {one, one, one};
   SmallVector<Value> upper = {grid.z,  grid.y,  grid.x,
                               block.z, block.y, block.x};
   scf::LoopNest nest =
@@ -82,6 +89,7 @@ static LogicalResult emulateLaunch(IRRewriter &rewriter,
       continue;
     if (isa<gpu::ReturnOp>(op))
       break;
+
     Value replacement;
     if (auto id = dyn_cast<gpu::BlockIdOp>(op))
       replacement = pick(blockIds, id.getDimension());
@@ -97,7 +105,8 @@ static LogicalResult emulateLaunch(IRRewriter &rewriter,
     }
     if (isa<gpu::GPUDialect>(op.getDialect()))
       return op.emitOpError() << "cannot be emulated on the host";
-    rewriter.clone(op, mapping);
+    Operation *clone = rewriter.clone(op, mapping);
+    clone->walk([&](gpu::BarrierOp barrier) { rewriter.eraseOp(barrier); });
   }
   return success();
 }

@@ -7,12 +7,15 @@
 // outermost parallel loop becomes one `gpu.launch` and whatever still
 // touches memory outside of them runs in a one-thread launch.
 //
-// The mapping is deliberately simple and independent of the loop's rank:
-// the iteration space is linearized with the innermost dimension fastest, so
-// the threads of a warp read and write consecutive elements of the
-// row-major buffers, and a one-dimensional grid of fixed-size blocks covers
-// it. Loops nested in a body (the tile loops of the fused attention or of
-// CoPE) run sequentially in their thread.
+// A loop without nested parallel loops is linearized with the innermost
+// dimension fastest, so the threads of a warp read and write consecutive
+// elements of the row-major buffers, and a one-dimensional grid of
+// fixed-size blocks covers it, one thread per iteration. A loop with nested
+// parallel loops (the fused attention's and CoPE's loops over batch and
+// heads, whose bodies are sequences of tile-sized loops) gets one block per
+// iteration instead, its threads sharing each nested loop and meeting at a
+// barrier between them; its temporaries, too large for registers, live in
+// a global scratch buffer (cached in L1/L2) with one slice per block.
 //
 //===----------------------------------------------------------------------===//
 
@@ -127,57 +130,12 @@ static bool escapesBlock(Value value) {
 
 /// Turns the outermost parallel loop `loop` into a one-dimensional launch of
 /// `blockSize`-thread blocks, one thread per iteration.
-/// The kernel is named `kernel` in the one `gpu.module` @`module`.
-static LogicalResult launchLoop(IRRewriter &rewriter, scf::ParallelOp loop,
-                                int64_t blockSize, StringRef module,
-                                StringRef kernel) {
-  if (loop.getNumResults() != 0)
-    return loop.emitOpError() << "with reductions cannot be launched on the "
-                                 "GPU; expected linalg-style loops";
-
-  // Nested loops run sequentially in the thread, inner ones first.
-  SmallVector<scf::ParallelOp> nested;
-  loop.getBody()->walk([&](scf::ParallelOp inner) { nested.push_back(inner); });
-  for (scf::ParallelOp inner : nested) {
-    if (inner.getNumResults() != 0)
-      return inner.emitOpError() << "with reductions is not supported inside "
-                                    "a GPU kernel";
-    sequentialize(rewriter, inner);
-  }
-
-  // Temporaries of the body become thread-private; the bufferization's
-  // deallocations inside the body only ever free those.
-  SmallVector<memref::AllocOp> allocs;
-  WalkResult walk = loop.getBody()->walk([&](Operation *op) {
-    if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
-      rewriter.eraseOp(dealloc);
-      return WalkResult::advance();
-    }
-    auto alloc = dyn_cast<memref::AllocOp>(op);
-    if (!alloc)
-      return WalkResult::advance();
-    if (!alloc.getType().hasStaticShape() || escapesBlock(alloc)) {
-      alloc.emitOpError() << "inside a parallel loop needs a static shape "
-                             "and must not leave its block to run on the GPU";
-      return WalkResult::interrupt();
-    }
-    allocs.push_back(alloc);
-    return WalkResult::advance();
-  });
-  if (walk.wasInterrupted())
-    return failure();
-
-  Location loc = loop.getLoc();
-  rewriter.setInsertionPoint(loop);
-  auto index = [&](int64_t value) -> Value {
-    return arith::ConstantIndexOp::create(rewriter, loc, value);
-  };
-  Value zero = index(0), one = index(1);
-
-  // Trip counts (empty ranges count zero) and their product, folded to
-  // constants where the bounds are.
-  SmallVector<Value> trips;
-  Value total = one;
+/// Trip counts of `loop`'s dimensions (empty ranges count zero) and their
+/// product, folded to constants where the bounds are.
+static Value tripCounts(IRRewriter &rewriter, Location loc,
+                        scf::ParallelOp loop, SmallVectorImpl<Value> &trips) {
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value total = arith::ConstantIndexOp::create(rewriter, loc, 1);
   for (auto [lb, ub, step] :
        llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
     Value extent = rewriter.createOrFold<arith::SubIOp>(loc, ub, lb);
@@ -186,42 +144,15 @@ static LogicalResult launchLoop(IRRewriter &rewriter, scf::ParallelOp loop,
     trips.push_back(trip);
     total = rewriter.createOrFold<arith::MulIOp>(loc, total, trip);
   }
-  // Small constant spaces (one-thread host work) get one small block.
-  int64_t blockThreads = blockSize;
-  if (std::optional<int64_t> known = getConstantIntValue(total))
-    blockThreads = std::clamp<int64_t>(*known, 1, blockSize);
-  Value threads = index(blockThreads);
-  // At least one block: a grid of zero blocks is a launch error.
-  Value blocks = rewriter.createOrFold<arith::CeilDivSIOp>(loc, total, threads);
-  blocks = rewriter.createOrFold<arith::MaxSIOp>(loc, blocks, one);
+  return total;
+}
 
-  MLIRContext *context = rewriter.getContext();
-  auto launch = gpu::LaunchOp::create(
-      rewriter, loc, blocks, one, one, threads, one, one,
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, /*workgroupAttributions=*/{},
-      /*privateAttributions=*/{}, nullptr, nullptr, nullptr,
-      FlatSymbolRefAttr::get(context, module),
-      FlatSymbolRefAttr::get(context, kernel));
-  Block &body = launch.getBody().front();
-  rewriter.setInsertionPointToEnd(&body);
-  auto terminator = gpu::TerminatorOp::create(rewriter, loc);
-  rewriter.setInsertionPoint(terminator);
-  for (memref::AllocOp alloc : allocs)
-    rewriter.replaceOpWithNewOp<memref::AllocaOp>(
-        alloc, alloc.getType(), ValueRange{}, alloc.getAlignmentAttr());
-
-  Value linear = rewriter.createOrFold<arith::AddIOp>(
-      loc,
-      rewriter.createOrFold<arith::MulIOp>(loc, launch.getBlockIds().x,
-                                           threads),
-      launch.getThreadIds().x);
-  Value inRange = arith::CmpIOp::create(
-      rewriter, loc, arith::CmpIPredicate::ult, linear, total);
-  auto guard = scf::IfOp::create(rewriter, loc, inRange, false);
-  rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
-
-  // Innermost dimension fastest.
+/// Moves the body of `loop` to the insertion point, its induction variables
+/// the point of `linear` in the linearized iteration space (innermost
+/// dimension fastest), and erases the loop.
+static void inlineAtLinearIndex(IRRewriter &rewriter, scf::ParallelOp loop,
+                                ArrayRef<Value> trips, Value linear) {
+  Location loc = loop.getLoc();
   unsigned rank = trips.size();
   SmallVector<Value> ivs(rank);
   Value rest = linear;
@@ -237,11 +168,279 @@ static LogicalResult launchLoop(IRRewriter &rewriter, scf::ParallelOp loop,
         arith::AddIOp::create(rewriter, loc, loop.getLowerBound()[d], offset);
   }
   Operation *reduce = loop.getBody()->getTerminator();
-  rewriter.inlineBlockBefore(loop.getBody(), guard.thenBlock()->getTerminator(),
-                             ivs);
+  rewriter.inlineBlockBefore(loop.getBody(), rewriter.getInsertionBlock(),
+                             rewriter.getInsertionPoint(), ivs);
   rewriter.eraseOp(reduce);
   rewriter.eraseOp(loop);
+}
+
+/// A launch of `blocks` x `threads` named `kernel` in gpu.module `module`,
+/// with the insertion point set in its body.
+static gpu::LaunchOp createLaunch(IRRewriter &rewriter, Location loc,
+                                  Value blocks, Value threads, StringRef module,
+                                  StringRef kernel) {
+  MLIRContext *context = rewriter.getContext();
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  auto launch = gpu::LaunchOp::create(
+      rewriter, loc, blocks, one, one, threads, one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, /*workgroupAttributions=*/{},
+      /*privateAttributions=*/{}, nullptr, nullptr, nullptr,
+      FlatSymbolRefAttr::get(context, module),
+      FlatSymbolRefAttr::get(context, kernel));
+  Block &body = launch.getBody().front();
+  rewriter.setInsertionPointToEnd(&body);
+  auto terminator = gpu::TerminatorOp::create(rewriter, loc);
+  rewriter.setInsertionPoint(terminator);
+  return launch;
+}
+
+/// Checks the temporaries allocated in `region` and erases its
+/// deallocations: the temporaries get storage per thread or per block.
+static LogicalResult collectTemporaries(IRRewriter &rewriter, Region &region,
+                                        SmallVectorImpl<memref::AllocOp> &out) {
+  WalkResult walk = region.walk([&](Operation *op) {
+    if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+      rewriter.eraseOp(dealloc);
+      return WalkResult::advance();
+    }
+    auto alloc = dyn_cast<memref::AllocOp>(op);
+    if (!alloc)
+      return WalkResult::advance();
+    if (!alloc.getType().hasStaticShape() || escapesBlock(alloc)) {
+      alloc.emitOpError() << "inside a parallel loop needs a static shape "
+                             "and must not leave its block to run on the GPU";
+      return WalkResult::interrupt();
+    }
+    out.push_back(alloc);
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
+}
+
+/// Launches `loop`, whose body holds no parallel loop, with one thread per
+/// iteration.
+static LogicalResult launchFlat(IRRewriter &rewriter, scf::ParallelOp loop,
+                                int64_t blockSize, StringRef module,
+                                StringRef kernel) {
+  SmallVector<memref::AllocOp> allocs;
+  if (failed(collectTemporaries(rewriter, loop.getRegion(), allocs)))
+    return failure();
+
+  Location loc = loop.getLoc();
+  rewriter.setInsertionPoint(loop);
+  SmallVector<Value> trips;
+  Value total = tripCounts(rewriter, loc, loop, trips);
+  // Small constant spaces (one-thread host work) get one small block.
+  int64_t blockThreads = blockSize;
+  if (std::optional<int64_t> known = getConstantIntValue(total))
+    blockThreads = std::clamp<int64_t>(*known, 1, blockSize);
+  Value threads = arith::ConstantIndexOp::create(rewriter, loc, blockThreads);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  // At least one block: a grid of zero blocks is a launch error.
+  Value blocks = rewriter.createOrFold<arith::CeilDivSIOp>(loc, total, threads);
+  blocks = rewriter.createOrFold<arith::MaxSIOp>(loc, blocks, one);
+
+  gpu::LaunchOp launch =
+      createLaunch(rewriter, loc, blocks, threads, module, kernel);
+  // Temporaries are thread-private, allocated once at the kernel's top.
+  for (memref::AllocOp alloc : allocs)
+    rewriter.replaceOpWithNewOp<memref::AllocaOp>(
+        alloc, alloc.getType(), ValueRange{}, alloc.getAlignmentAttr());
+  Value linear = rewriter.createOrFold<arith::AddIOp>(
+      loc,
+      rewriter.createOrFold<arith::MulIOp>(loc, launch.getBlockIds().x,
+                                           threads),
+      launch.getThreadIds().x);
+  Value inRange = arith::CmpIOp::create(
+      rewriter, loc, arith::CmpIPredicate::ult, linear, total);
+  auto guard = scf::IfOp::create(rewriter, loc, inRange, false);
+  rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
+  inlineAtLinearIndex(rewriter, loop, trips, linear);
   return success();
+}
+
+/// Whether `op` or an op nested in it writes or frees memory, or has
+/// effects it does not declare.
+static bool writesMemory(Operation *op) {
+  WalkResult walk = op->walk([](Operation *nested) {
+    if (auto effects = dyn_cast<MemoryEffectOpInterface>(nested)) {
+      if (effects.hasEffect<MemoryEffects::Write>() ||
+          effects.hasEffect<MemoryEffects::Free>())
+        return WalkResult::interrupt();
+      return WalkResult::advance();
+    }
+    if (nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>() ||
+        nested->hasTrait<OpTrait::IsTerminator>())
+      return WalkResult::advance();
+    return WalkResult::interrupt();
+  });
+  return walk.wasInterrupted();
+}
+
+/// A barrier at the insertion point unless the op before it is one.
+static void barrier(IRRewriter &rewriter, Location loc) {
+  Block::iterator point = rewriter.getInsertionPoint();
+  Block *block = rewriter.getInsertionBlock();
+  if (point != block->begin() && isa<gpu::BarrierOp>(*std::prev(point)))
+    return;
+  gpu::BarrierOp::create(rewriter, loc);
+}
+
+/// Distributes the work of `block`, run by every thread of a GPU block, over
+/// those threads: each parallel loop's iterations are strided over them,
+/// writes outside parallel loops run in thread 0 alone, and barriers
+/// separate each such phase from what comes before and after it. Regions
+/// holding parallel loops (serial loops, conditionals) run in every thread
+/// with the same, uniform, control flow.
+static LogicalResult distribute(IRRewriter &rewriter, Block &block, Value tid,
+                                Value threads) {
+  for (Operation &op : llvm::make_early_inc_range(block)) {
+    Location loc = op.getLoc();
+    if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+      rewriter.setInsertionPoint(loop);
+      barrier(rewriter, loc);
+      SmallVector<Value> trips;
+      Value total = tripCounts(rewriter, loc, loop, trips);
+      auto strided = scf::ForOp::create(rewriter, loc, tid, total, threads);
+      rewriter.setInsertionPointAfter(strided);
+      barrier(rewriter, loc);
+      rewriter.setInsertionPoint(strided.getBody()->getTerminator());
+      inlineAtLinearIndex(rewriter, loop, trips, strided.getInductionVar());
+      continue;
+    }
+    bool holdsLoop = false;
+    op.walk([&](scf::ParallelOp) {
+      holdsLoop = true;
+      return WalkResult::interrupt();
+    });
+    if (holdsLoop) {
+      if (!isa<scf::ForOp, scf::IfOp>(op))
+        return op.emitOpError()
+               << "holds a parallel loop; only scf.for and scf.if can "
+                  "around one in a GPU block";
+      for (Region &region : op.getRegions())
+        for (Block &inner : region)
+          if (failed(distribute(rewriter, inner, tid, threads)))
+            return failure();
+      continue;
+    }
+    if (op.hasTrait<OpTrait::IsTerminator>() || !writesMemory(&op))
+      continue;
+    if (op.getNumResults() != 0)
+      return op.emitOpError() << "writes memory and returns values; it cannot "
+                                 "run in one thread of a GPU block";
+    rewriter.setInsertionPoint(&op);
+    barrier(rewriter, loc);
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value first = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                        tid, zero);
+    auto single = scf::IfOp::create(rewriter, loc, first, false);
+    rewriter.moveOpBefore(&op, single.thenBlock()->getTerminator());
+    rewriter.setInsertionPointAfter(single);
+    barrier(rewriter, loc);
+  }
+  return success();
+}
+
+/// Launches `loop`, whose body holds parallel loops (the fused attention's
+/// tiles), with one GPU block per iteration whose threads share the nested
+/// loops' iterations. The body's temporaries live in a device scratch
+/// buffer with one slice per block.
+static LogicalResult launchCooperative(IRRewriter &rewriter,
+                                       scf::ParallelOp loop, int64_t blockSize,
+                                       StringRef module, StringRef kernel) {
+  // Parallel loops nested in nested ones run sequentially in their thread.
+  SmallVector<scf::ParallelOp> deep;
+  loop.getBody()->walk([&](scf::ParallelOp inner) {
+    if (inner->getParentOfType<scf::ParallelOp>() != loop)
+      deep.push_back(inner);
+  });
+  for (scf::ParallelOp inner : deep)
+    sequentialize(rewriter, inner);
+  SmallVector<memref::AllocOp> allocs;
+  if (failed(collectTemporaries(rewriter, loop.getRegion(), allocs)))
+    return failure();
+
+  Location loc = loop.getLoc();
+  rewriter.setInsertionPoint(loop);
+  SmallVector<Value> trips;
+  Value total = tripCounts(rewriter, loc, loop, trips);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  Value blocks = rewriter.createOrFold<arith::MaxSIOp>(loc, total, one);
+
+  // One byte buffer for all blocks' temporaries, 64-byte aligned slices.
+  SmallVector<int64_t> offsets;
+  int64_t perBlock = 0;
+  for (memref::AllocOp alloc : allocs) {
+    MemRefType type = alloc.getType();
+    offsets.push_back(perBlock);
+    int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    perBlock += llvm::alignTo(bytes, 64);
+  }
+  Value scratch;
+  if (!allocs.empty()) {
+    Value size = arith::MulIOp::create(
+        rewriter, loc, blocks,
+        arith::ConstantIndexOp::create(rewriter, loc, perBlock));
+    scratch = memref::AllocOp::create(
+        rewriter, loc,
+        MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type()), size);
+    rewriter.setInsertionPointAfter(loop);
+    memref::DeallocOp::create(rewriter, loc, scratch);
+    rewriter.setInsertionPoint(loop);
+  }
+
+  gpu::LaunchOp launch = createLaunch(
+      rewriter, loc, blocks,
+      arith::ConstantIndexOp::create(rewriter, loc, blockSize), module, kernel);
+  Value bid = launch.getBlockIds().x;
+  Value threads = gpu::BlockDimOp::create(rewriter, loc, gpu::Dimension::x);
+  Value base = arith::MulIOp::create(
+      rewriter, loc, bid,
+      arith::ConstantIndexOp::create(rewriter, loc, perBlock));
+  for (auto [alloc, offset] : llvm::zip(allocs, offsets)) {
+    Value shift = arith::AddIOp::create(
+        rewriter, loc, base,
+        arith::ConstantIndexOp::create(rewriter, loc, offset));
+    rewriter.replaceOpWithNewOp<memref::ViewOp>(alloc, alloc.getType(), scratch,
+                                                shift, ValueRange{});
+  }
+  Value inRange = arith::CmpIOp::create(rewriter, loc,
+                                        arith::CmpIPredicate::ult, bid, total);
+  auto guard = scf::IfOp::create(rewriter, loc, inRange, false);
+  rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
+  Block *body = guard.thenBlock();
+  inlineAtLinearIndex(rewriter, loop, trips, bid);
+  // Threads stride by the block size read in the kernel (gpu.block_dim,
+  // not the launch's constant): the result does not depend on it, and
+  // infini-emulate-gpu runs such kernels with one thread per block.
+  return distribute(rewriter, *body, launch.getThreadIds().x, threads);
+}
+
+/// Launches the outermost parallel loop `loop` as kernel `kernel` of
+/// gpu.module `module`.
+static LogicalResult launchLoop(IRRewriter &rewriter, scf::ParallelOp loop,
+                                int64_t blockSize, StringRef module,
+                                StringRef kernel) {
+  if (loop.getNumResults() != 0)
+    return loop.emitOpError() << "with reductions cannot be launched on the "
+                                 "GPU; expected linalg-style loops";
+  WalkResult walk = loop.getBody()->walk([&](scf::ParallelOp inner) {
+    if (inner.getNumResults() != 0) {
+      inner.emitOpError() << "with reductions is not supported inside a GPU "
+                             "kernel";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  bool nested = false;
+  loop.getBody()->walk([&](scf::ParallelOp) { nested = true; });
+  if (nested)
+    return launchCooperative(rewriter, loop, blockSize, module, kernel);
+  return launchFlat(rewriter, loop, blockSize, module, kernel);
 }
 
 namespace {

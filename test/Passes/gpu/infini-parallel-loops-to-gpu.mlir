@@ -34,24 +34,39 @@ func.func @elementwise(%a: memref<?x8xf32>, %b: memref<?x8xf32>) {
 
 // -----
 
-// Loops nested in a body run sequentially in the thread; temporaries of the
-// body become thread-private allocas at the top of the kernel and their
-// deallocations go.
+// A loop whose body holds parallel loops gets one GPU block per iteration:
+// the nested loops' iterations are strided over the block's threads (by
+// gpu.block_dim, so that the result does not depend on it), loops nested
+// deeper run sequentially in their thread, writes outside nested loops run
+// in thread 0, and barriers separate the phases. The body's temporaries
+// live in a scratch buffer with a slice per block.
 // CHECK-LABEL: func.func @nested
-// CHECK: gpu.launch
-// CHECK-NEXT: %[[TMP:.+]] = memref.alloca() {alignment = 64 : i64} : memref<16xf32>
+// CHECK: %[[SCRATCH:.+]] = memref.alloc(%{{.+}}) : memref<?xi8>
+// CHECK: gpu.launch blocks(%[[BX:[^,]+]], {{.*}} threads(%[[TX:[^,]+]], {{.*}} function(@nested_kernel_0)
+// CHECK: %[[DIM:.+]] = gpu.block_dim x
+// CHECK: %[[TMP:.+]] = memref.view %[[SCRATCH]][%{{.+}}][] : memref<?xi8> to memref<16xf32>
 // CHECK: scf.if
-// CHECK: scf.for
-// CHECK: memref.store %{{.+}}, %[[TMP]]
+// CHECK: gpu.barrier
+// CHECK: scf.for %[[J:.+]] = %[[TX]] to %{{.+}} step %[[DIM]] {
+// CHECK: memref.store %{{.+}}, %[[TMP]][%{{.+}}]
+// CHECK: gpu.barrier
+// CHECK: scf.for %{{.+}} = %[[TX]] to %{{.+}} step %[[DIM]] {
 // CHECK: scf.for
 // CHECK: memref.load %[[TMP]]
-// CHECK-NOT: memref.dealloc
+// CHECK: gpu.barrier
+// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[TX]], %c0
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK-NEXT: memref.store
+// CHECK: gpu.barrier
+// CHECK-NOT: memref.dealloc %[[TMP]]
 // CHECK: gpu.terminator
-func.func @nested(%a: memref<4x16xf32>, %b: memref<4x16xf32>) {
+// CHECK: memref.dealloc %[[SCRATCH]]
+func.func @nested(%a: memref<4x16xf32>, %b: memref<4x4x16xf32>, %s: memref<4xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
   %c16 = arith.constant 16 : index
+  %one = arith.constant 1.0 : f32
   scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
     %tmp = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
     scf.parallel (%j) = (%c0) to (%c16) step (%c1) {
@@ -59,11 +74,15 @@ func.func @nested(%a: memref<4x16xf32>, %b: memref<4x16xf32>) {
       memref.store %v, %tmp[%j] : memref<16xf32>
       scf.reduce
     }
-    scf.parallel (%j) = (%c0) to (%c16) step (%c1) {
-      %v = memref.load %tmp[%j] : memref<16xf32>
-      memref.store %v, %b[%i, %j] : memref<4x16xf32>
+    scf.parallel (%k, %j) = (%c0, %c0) to (%c4, %c16) step (%c1, %c1) {
+      scf.parallel (%l) = (%c0) to (%c1) step (%c1) {
+        %v = memref.load %tmp[%j] : memref<16xf32>
+        memref.store %v, %b[%i, %k, %j] : memref<4x4x16xf32>
+        scf.reduce
+      }
       scf.reduce
     }
+    memref.store %one, %s[%i] : memref<4xf32>
     memref.dealloc %tmp : memref<16xf32>
     scf.reduce
   }
