@@ -7,7 +7,9 @@ SIGNATURES.mlir is the model after bufferization (memref signatures of
 @step and, if present, @step_prepare with their infini.* binding
 attributes). Each library exports the C interface `_mlir_ciface_step`
 (and `_mlir_ciface_step_prepare`). Random weights, input and state go to
-both; the output and new state must agree within 1e-3 + 1e-3 |a|. Prints
+both, for two steps: a segment from position 0, then one from its new state
+at the next position with a shorter valid length. The outputs and new
+states must agree within 1e-3 + 1e-3 |a|. Prints
 one line per compared buffer and exits non-zero on a mismatch.
 """
 
@@ -105,8 +107,11 @@ def make_case(step, prepare, batch, rng):
 
 
 def run(lib, step, prepare, case):
+    """Prepares the weights, then runs two steps: a whole segment from
+    position 0, and one continuing from its state at the next position with
+    a shorter valid length (padding at the end). Returns the outputs and
+    new states of both."""
     weights, inputs, scalars = case
-    values = []
     prepared = {}
     if prepare:
         pvalues = []
@@ -118,25 +123,39 @@ def run(lib, step, prepare, case):
                 prepared[key] = np.zeros(dims, dtype)
                 pvalues.append(prepared[key])
         call(lib, 'step_prepare', pvalues)
-    results = []
-    for what, kind, key, value in inputs:
-        if what == 'scalar':
-            values.append(scalars[kind])
-            continue
-        if kind == 'prepared':
-            value = prepared[key]
-        else:
-            value = value.copy()
-        values.append(value)
-        results.append((kind, key, value))
-    call(lib, 'step', values)
-    # Outputs and new states are the out-parameters: after the output.
-    tail = False
+    tokens = scalars['valid_length']
+    runs = [dict(scalars),
+            {'position': tokens, 'valid_length': max(1, tokens - 5)}]
     out = []
-    for kind, key, value in results:
-        tail = tail or kind == 'output'
-        if tail:
-            out.append((kind if kind == 'output' else 'state ' + key, value))
+    state = {}
+    for number, run_scalars in enumerate(runs):
+        values, results = [], []
+        seen = set()
+        for what, kind, key, value in inputs:
+            if what == 'scalar':
+                values.append(run_scalars[kind])
+                continue
+            if kind == 'prepared':
+                value = prepared[key]
+            elif kind == 'state' and key not in seen and key in state:
+                value = state[key].copy()
+            else:
+                value = value.copy()
+            if kind == 'state':
+                seen.add(key)
+            values.append(value)
+            results.append((kind, key, value))
+        call(lib, 'step', values)
+        # Outputs and new states are the out-parameters: after the output.
+        tail = False
+        for kind, key, value in results:
+            tail = tail or kind == 'output'
+            if not tail:
+                continue
+            if kind == 'state':
+                state[key] = value
+            name = 'output' if kind == 'output' else 'state ' + key
+            out.append((f'step{number} {name}', value))
     return out
 
 
