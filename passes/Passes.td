@@ -167,7 +167,9 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
        nested loops run in thread 0 alone, and `gpu.barrier`s separate
        these phases; serial loops and conditionals around nested loops run
        in every thread with uniform control flow. The body's temporaries
-       live in a device scratch buffer, one slice per block, viewed with
+       that are only loaded and stored live in shared memory (workgroup
+       attributions, up to the 48 KiB a block gets without opting in), the
+       others in a device scratch buffer, one slice per block, viewed with
        `memref.view`. Deallocations in loop bodies are dropped.
     3. Host code that still reads or writes memory outside any parallel
        loop (a zero-rank op, a serial loop) runs in a one-thread launch.
@@ -254,8 +256,9 @@ def EmulateGPU : Pass<"infini-emulate-gpu", "mlir::ModuleOp"> {
     can compare the GPU mapping against the CPU pipeline on machines with no
     GPU. Each `gpu.launch_func` becomes a loop nest over its grid and block
     around an inlined copy of its kernel (block and thread ids the loop
-    indices, the kernel's allocas made once per call of the host function), `gpu.alloc`/`gpu.dealloc`
-    become `memref.alloc`/`memref.dealloc`, and stream tokens and waits are
+    indices; the kernel's allocas and shared memory become host allocas made
+    once per call of the host function), `gpu.alloc`/`gpu.dealloc` become
+    `memref.alloc`/`memref.dealloc`, and stream tokens and waits are
     dropped: the emulation runs kernels one after another, in program order,
     which is what the stream guarantees. A kernel with barriers (a
     cooperative launch of `infini-parallel-loops-to-gpu`, whose result does

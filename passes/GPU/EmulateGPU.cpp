@@ -54,10 +54,21 @@ static LogicalResult emulateLaunch(IRRewriter &rewriter,
   // top of the host function: their contents start undefined on the GPU
   // too, and an alloca in a host loop would grow the stack every iteration.
   IRMapping mapping;
-  mapping.map(kernel.getArguments(), launch.getKernelOperands());
   Block &kernelBody = kernel.getBody().front();
+  mapping.map(
+      kernelBody.getArguments().take_front(launch.getKernelOperands().size()),
+      launch.getKernelOperands());
   auto func = launch->getParentOfType<FunctionOpInterface>();
   rewriter.setInsertionPointToStart(&func.getFunctionBody().front());
+  // Shared memory becomes host memory too (emulated blocks run one at a
+  // time); loads and stores take it as it is.
+  for (BlockArgument buffer : kernel.getWorkgroupAttributions()) {
+    auto type = cast<MemRefType>(buffer.getType());
+    mapping.map(buffer,
+                memref::AllocaOp::create(
+                    rewriter, loc,
+                    MemRefType::get(type.getShape(), type.getElementType())));
+  }
   for (Operation &op : kernelBody)
     if (isa<memref::AllocaOp>(op) && op.getNumOperands() == 0)
       rewriter.clone(op, mapping);

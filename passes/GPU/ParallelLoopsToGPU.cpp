@@ -15,7 +15,8 @@
 // heads, whose bodies are sequences of tile-sized loops) gets one block per
 // iteration instead, its threads sharing each nested loop and meeting at a
 // barrier between them; its temporaries, too large for registers, live in
-// a global scratch buffer (cached in L1/L2) with one slice per block.
+// shared memory while they fit, else in a global scratch buffer (cached in
+// L1/L2) with one slice per block.
 //
 //===----------------------------------------------------------------------===//
 
@@ -178,13 +179,14 @@ static void inlineAtLinearIndex(IRRewriter &rewriter, scf::ParallelOp loop,
 /// with the insertion point set in its body.
 static gpu::LaunchOp createLaunch(IRRewriter &rewriter, Location loc,
                                   Value blocks, Value threads, StringRef module,
-                                  StringRef kernel) {
+                                  StringRef kernel,
+                                  TypeRange workgroupBuffers = {}) {
   MLIRContext *context = rewriter.getContext();
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   auto launch = gpu::LaunchOp::create(
       rewriter, loc, blocks, one, one, threads, one, one,
       /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, /*workgroupAttributions=*/{},
+      /*asyncDependencies=*/{}, workgroupBuffers,
       /*privateAttributions=*/{}, nullptr, nullptr, nullptr,
       FlatSymbolRefAttr::get(context, module),
       FlatSymbolRefAttr::get(context, kernel));
@@ -343,10 +345,13 @@ static LogicalResult distribute(IRRewriter &rewriter, Block &block, Value tid,
   return success();
 }
 
+/// Static shared memory a block may use without opting in to more.
+static constexpr int64_t kSharedMemoryBytes = 48 * 1024;
+
 /// Launches `loop`, whose body holds parallel loops (the fused attention's
 /// tiles), with one GPU block per iteration whose threads share the nested
-/// loops' iterations. The body's temporaries live in a device scratch
-/// buffer with one slice per block.
+/// loops' iterations. The body's temporaries live in shared memory or, past
+/// its size, in a device scratch buffer with one slice per block.
 static LogicalResult launchCooperative(IRRewriter &rewriter,
                                        scf::ParallelOp loop, int64_t blockSize,
                                        StringRef module, StringRef kernel) {
@@ -369,17 +374,35 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   Value blocks = rewriter.createOrFold<arith::MaxSIOp>(loc, total, one);
 
-  // One byte buffer for all blocks' temporaries, 64-byte aligned slices.
+  // Temporaries only loaded and stored go to shared memory while they fit
+  // the 48 KiB a block gets without opting in; the others to one global
+  // byte buffer with a slice per block, 64-byte aligned.
+  Attribute workgroup = gpu::AddressSpaceAttr::get(
+      rewriter.getContext(), gpu::AddressSpace::Workgroup);
+  SmallVector<memref::AllocOp> shared, global;
+  SmallVector<Type> sharedTypes;
   SmallVector<int64_t> offsets;
-  int64_t perBlock = 0;
+  int64_t sharedBytes = 0, perBlock = 0;
   for (memref::AllocOp alloc : allocs) {
     MemRefType type = alloc.getType();
-    offsets.push_back(perBlock);
     int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    bool onlyAccessed = llvm::all_of(alloc->getUsers(), [](Operation *user) {
+      return isa<memref::LoadOp, memref::StoreOp>(user);
+    });
+    if (onlyAccessed && sharedBytes + bytes <= kSharedMemoryBytes) {
+      sharedBytes += bytes;
+      shared.push_back(alloc);
+      sharedTypes.push_back(
+          MemRefType::get(type.getShape(), type.getElementType(),
+                          MemRefLayoutAttrInterface(), workgroup));
+      continue;
+    }
+    global.push_back(alloc);
+    offsets.push_back(perBlock);
     perBlock += llvm::alignTo(bytes, 64);
   }
   Value scratch;
-  if (!allocs.empty()) {
+  if (!global.empty()) {
     Value size = arith::MulIOp::create(
         rewriter, loc, blocks,
         arith::ConstantIndexOp::create(rewriter, loc, perBlock));
@@ -391,15 +414,22 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
     rewriter.setInsertionPoint(loop);
   }
 
-  gpu::LaunchOp launch = createLaunch(
-      rewriter, loc, blocks,
-      arith::ConstantIndexOp::create(rewriter, loc, blockSize), module, kernel);
+  gpu::LaunchOp launch =
+      createLaunch(rewriter, loc, blocks,
+                   arith::ConstantIndexOp::create(rewriter, loc, blockSize),
+                   module, kernel, sharedTypes);
   Value bid = launch.getBlockIds().x;
   Value threads = gpu::BlockDimOp::create(rewriter, loc, gpu::Dimension::x);
+  // Loads and stores take a buffer of any memory space as it is.
+  for (auto [alloc, buffer] :
+       llvm::zip(shared, launch.getWorkgroupAttributions())) {
+    rewriter.replaceAllUsesWith(alloc.getResult(), buffer);
+    rewriter.eraseOp(alloc);
+  }
   Value base = arith::MulIOp::create(
       rewriter, loc, bid,
       arith::ConstantIndexOp::create(rewriter, loc, perBlock));
-  for (auto [alloc, offset] : llvm::zip(allocs, offsets)) {
+  for (auto [alloc, offset] : llvm::zip(global, offsets)) {
     Value shift = arith::AddIOp::create(
         rewriter, loc, base,
         arith::ConstantIndexOp::create(rewriter, loc, offset));

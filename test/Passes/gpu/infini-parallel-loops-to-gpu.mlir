@@ -39,16 +39,18 @@ func.func @elementwise(%a: memref<?x8xf32>, %b: memref<?x8xf32>) {
 // gpu.block_dim, so that the result does not depend on it), loops nested
 // deeper run sequentially in their thread, writes outside nested loops run
 // in thread 0, and barriers separate the phases. The body's temporaries
-// live in a scratch buffer with a slice per block.
+// live in shared memory if only loaded and stored, else in a global scratch
+// buffer with a slice per block.
 // CHECK-LABEL: func.func @nested
 // CHECK: %[[SCRATCH:.+]] = memref.alloc(%{{.+}}) : memref<?xi8>
-// CHECK: gpu.launch blocks(%[[BX:[^,]+]], {{.*}} threads(%[[TX:[^,]+]], {{.*}} function(@nested_kernel_0)
+// CHECK: gpu.launch blocks(%[[BX:[^,]+]], {{.*}} threads(%[[TX:[^,]+]], {{.*}} function(@nested_kernel_0) workgroup(%[[TMP:.+]] : memref<16xf32, #gpu.address_space<workgroup>>)
 // CHECK: %[[DIM:.+]] = gpu.block_dim x
-// CHECK: %[[TMP:.+]] = memref.view %[[SCRATCH]][%{{.+}}][] : memref<?xi8> to memref<16xf32>
+// CHECK: %[[VIEWED:.+]] = memref.view %[[SCRATCH]][%{{.+}}][] : memref<?xi8> to memref<16xf32>
 // CHECK: scf.if
 // CHECK: gpu.barrier
-// CHECK: scf.for %[[J:.+]] = %[[TX]] to %{{.+}} step %[[DIM]] {
+// CHECK: scf.for %{{.+}} = %[[TX]] to %{{.+}} step %[[DIM]] {
 // CHECK: memref.store %{{.+}}, %[[TMP]][%{{.+}}]
+// CHECK: memref.store %{{.+}}, %[[VIEWED]][%{{.+}}]
 // CHECK: gpu.barrier
 // CHECK: scf.for %{{.+}} = %[[TX]] to %{{.+}} step %[[DIM]] {
 // CHECK: scf.for
@@ -58,7 +60,7 @@ func.func @elementwise(%a: memref<?x8xf32>, %b: memref<?x8xf32>) {
 // CHECK-NEXT: scf.if %[[FIRST]] {
 // CHECK-NEXT: memref.store
 // CHECK: gpu.barrier
-// CHECK-NOT: memref.dealloc %[[TMP]]
+// CHECK-NOT: memref.dealloc
 // CHECK: gpu.terminator
 // CHECK: memref.dealloc %[[SCRATCH]]
 func.func @nested(%a: memref<4x16xf32>, %b: memref<4x4x16xf32>, %s: memref<4xf32>) {
@@ -69,9 +71,12 @@ func.func @nested(%a: memref<4x16xf32>, %b: memref<4x4x16xf32>, %s: memref<4xf32
   %one = arith.constant 1.0 : f32
   scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
     %tmp = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+    %viewed = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+    %view = memref.subview %viewed[0] [8] [1] : memref<16xf32> to memref<8xf32, strided<[1]>>
     scf.parallel (%j) = (%c0) to (%c16) step (%c1) {
       %v = memref.load %a[%i, %j] : memref<4x16xf32>
       memref.store %v, %tmp[%j] : memref<16xf32>
+      memref.store %v, %viewed[%j] : memref<16xf32>
       scf.reduce
     }
     scf.parallel (%k, %j) = (%c0, %c0) to (%c4, %c16) step (%c1, %c1) {
@@ -84,6 +89,7 @@ func.func @nested(%a: memref<4x16xf32>, %b: memref<4x4x16xf32>, %s: memref<4xf32
     }
     memref.store %one, %s[%i] : memref<4xf32>
     memref.dealloc %tmp : memref<16xf32>
+    memref.dealloc %viewed : memref<16xf32>
     scf.reduce
   }
   return
