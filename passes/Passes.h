@@ -109,6 +109,11 @@ struct GPUPipelineOptions
       llvm::cl::desc("Rows and columns of the register tile each thread "
                      "computes of a matrix product (1: one output a thread)"),
       llvm::cl::init(4)};
+  Option<bool> sharedMemoryTiles{
+      *this, "shared-memory-tiles",
+      llvm::cl::desc("Stage large matrix products through 64x64 "
+                     "shared-memory tiles per block"),
+      llvm::cl::init(true)};
 };
 
 /// Checks the chip, PTX features and binary format of `options`, reporting

@@ -209,12 +209,26 @@ def GPUTileContractions
     tiles, so that neighbouring threads access neighbouring elements
     (coalesced loads and stores); positions past the end of a dimension read
     a clamped element and store nothing.
+
+    With `shared-memory-tiles` and register tiles that divide 64, a product
+    whose rows and columns number at least 32 and whose reduction at least 16 (unknown sizes count as large)
+    is instead cut into 64 x 64 output tiles, each an iteration of the outer
+    loop and so a GPU block of `infini-parallel-loops-to-gpu`'s cooperative
+    kind: its accumulators live in a shared-memory tile, and for every
+    16-deep slice of the reduction the block first stages the two inputs'
+    slices in shared memory (coalesced, zero past the reduction's end), then
+    each thread updates a register tile of the accumulators from them. The
+    phases are nested parallel loops; the block's threads share them and
+    meet at barriers in between.
   }];
   let options = [
     Option<"rowTile", "tile-rows", "int64_t", /*default=*/"4",
            "Output rows per register tile">,
     Option<"columnTile", "tile-columns", "int64_t", /*default=*/"4",
-           "Output columns per register tile">
+           "Output columns per register tile">,
+    Option<"sharedMemoryTiles", "shared-memory-tiles", "bool",
+           /*default=*/"true",
+           "Stage large products through shared-memory tiles">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

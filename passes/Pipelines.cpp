@@ -150,8 +150,10 @@ void infini::buildLinalgToGPUPipeline(OpPassManager &pm,
   // loops inside them), each outermost loop a launch.
   if (options.registerTile > 1)
     addPasses(pm, "func.func(infini-gpu-tile-contractions{tile-rows=" +
-                      std::to_string(options.registerTile) + " tile-columns=" +
-                      std::to_string(options.registerTile) + "})");
+                      std::to_string(options.registerTile) +
+                      " tile-columns=" + std::to_string(options.registerTile) +
+                      " shared-memory-tiles=" +
+                      (options.sharedMemoryTiles ? "1" : "0") + "})");
   addPasses(pm, "func.func(infini-erase-self-copies,infini-copies-to-linalg,"
                 "convert-linalg-to-parallel-loops,scf-forall-to-parallel),"
                 "canonicalize,cse");

@@ -204,6 +204,232 @@ static void tileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   rewriter.eraseOp(op);
 }
 
+/// Runs `op`'s payload on `a`, `b` and the accumulator `acc` at the
+/// builder's insertion point and returns the new accumulator.
+static Value applyPayload(OpBuilder &builder, linalg::LinalgOp op, Value a,
+                          Value b, Value acc) {
+  Block &payload = op->getRegion(0).front();
+  IRMapping mapping;
+  mapping.map(payload.getArgument(0), a);
+  mapping.map(payload.getArgument(1), b);
+  mapping.map(payload.getArgument(2), acc);
+  for (Operation &bodyOp : payload.without_terminator())
+    builder.clone(bodyOp, mapping);
+  return mapping.lookup(payload.getTerminator()->getOperand(0));
+}
+
+/// A parallel loop over `[0, upper)` at the insertion point, with the
+/// insertion point moved into its body; returns its induction variables.
+static SmallVector<Value> parallelLoop(IRRewriter &rewriter, Location loc,
+                                       ArrayRef<int64_t> upper) {
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t bound : upper) {
+    lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
+    ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, bound));
+    steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, 1));
+  }
+  auto loop = scf::ParallelOp::create(rewriter, loc, lbs, ubs, steps);
+  rewriter.setInsertionPoint(loop.getBody()->getTerminator());
+  return loop.getInductionVars();
+}
+
+/// Rewrites a large contraction into the shared-memory tiled form: one
+/// iteration of an outer parallel loop per `blockRows` x `blockColumns`
+/// output tile (a GPU block after infini-parallel-loops-to-gpu), whose
+/// accumulators live in a shared tile; for each `blockDepth`-deep slice of
+/// the reduction the block stages both inputs' slices in shared tiles
+/// (coalesced loads, zero past the end of the reduction), then each thread
+/// updates a `rowTile` x `columnTile` register tile of the accumulators from
+/// them. Each phase is a nested parallel loop, which the cooperative launch
+/// spreads over the block's threads with barriers in between.
+static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
+                                 TileDims dims, int64_t blockRows,
+                                 int64_t blockColumns, int64_t blockDepth,
+                                 int64_t rowTile, int64_t columnTile) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  unsigned numLoops = op.getNumLoops();
+  SmallVector<Value> sizes;
+  for (Range range : op.createLoopRanges(rewriter, loc))
+    sizes.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, range.size));
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, value);
+  };
+  Value zero = index(0), one = index(1);
+  Value rowsM = sizes[dims.m], columnsN = sizes[dims.n], depthK = sizes[dims.k];
+  Value lastRow = arith::SubIOp::create(rewriter, loc, rowsM, one);
+  Value lastColumn = arith::SubIOp::create(rewriter, loc, columnsN, one);
+  Value lastDepth = arith::SubIOp::create(rewriter, loc, depthK, one);
+
+  SmallVector<unsigned> outer;
+  for (unsigned d = 0; d < numLoops; ++d)
+    if (d != dims.m && d != dims.n && d != dims.k)
+      outer.push_back(d);
+  SmallVector<Value> upper;
+  for (unsigned d : outer)
+    upper.push_back(sizes[d]);
+  upper.push_back(
+      rewriter.createOrFold<arith::CeilDivUIOp>(loc, rowsM, index(blockRows)));
+  upper.push_back(rewriter.createOrFold<arith::CeilDivUIOp>(
+      loc, columnsN, index(blockColumns)));
+  auto blocks = scf::ParallelOp::create(
+      rewriter, loc, SmallVector<Value>(upper.size(), zero), upper,
+      SmallVector<Value>(upper.size(), one));
+  rewriter.setInsertionPoint(blocks.getBody()->getTerminator());
+  SmallVector<Value> blockIvs = blocks.getInductionVars();
+  Value rowBase = arith::MulIOp::create(rewriter, loc, blockIvs[outer.size()],
+                                        index(blockRows));
+  Value columnBase = arith::MulIOp::create(
+      rewriter, loc, blockIvs[outer.size() + 1], index(blockColumns));
+  // The iteration point at (row, column, depth), clamped to valid indices.
+  auto point = [&](OpBuilder &builder, Value row, Value column, Value depth) {
+    SmallVector<Value> values(numLoops);
+    for (auto [d, iv] : llvm::zip(outer, blockIvs))
+      values[d] = iv;
+    values[dims.m] = arith::MinUIOp::create(builder, loc, row, lastRow);
+    values[dims.n] = arith::MinUIOp::create(builder, loc, column, lastColumn);
+    values[dims.k] = arith::MinUIOp::create(builder, loc, depth, lastDepth);
+    return values;
+  };
+
+  OpOperand *lhs = op.getDpsInputOperand(0), *rhs = op.getDpsInputOperand(1);
+  OpOperand &init = op.getDpsInitsMutable()[0];
+  Type lhsType = getElementTypeOrSelf(lhs->get().getType());
+  Type rhsType = getElementTypeOrSelf(rhs->get().getType());
+  Type accType = getElementTypeOrSelf(init.get().getType());
+  // Only loaded and stored, so they go to shared memory.
+  Value lhsTile = memref::AllocOp::create(
+      rewriter, loc, MemRefType::get({blockRows, blockDepth}, lhsType));
+  Value rhsTile = memref::AllocOp::create(
+      rewriter, loc, MemRefType::get({blockDepth, blockColumns}, rhsType));
+  Value accTile = memref::AllocOp::create(
+      rewriter, loc, MemRefType::get({blockRows, blockColumns}, accType));
+  Block *body = rewriter.getInsertionBlock();
+  Block::iterator bodyPoint = rewriter.getInsertionPoint();
+
+  // Accumulators start from the output.
+  {
+    SmallVector<Value> ij =
+        parallelLoop(rewriter, loc, {blockRows, blockColumns});
+    Value row = arith::AddIOp::create(rewriter, loc, rowBase, ij[0]);
+    Value column = arith::AddIOp::create(rewriter, loc, columnBase, ij[1]);
+    Value value = memref::LoadOp::create(
+        rewriter, loc, init.get(),
+        operandIndices(op, init, point(rewriter, row, column, zero)));
+    memref::StoreOp::create(rewriter, loc, value, accTile, ij);
+    rewriter.setInsertionPoint(body, bodyPoint);
+  }
+
+  auto slices =
+      scf::ForOp::create(rewriter, loc, zero, depthK, index(blockDepth));
+  Block *sliceBody = slices.getBody();
+  Value sliceBase = slices.getInductionVar();
+  // Stage both inputs' slices; past the reduction's end they are zero.
+  auto stage = [&](OpOperand *input, Value tile, Type type, bool isLhs) {
+    rewriter.setInsertionPoint(sliceBody->getTerminator());
+    SmallVector<Value> ij =
+        isLhs ? parallelLoop(rewriter, loc, {blockRows, blockDepth})
+              : parallelLoop(rewriter, loc, {blockDepth, blockColumns});
+    Value depth =
+        arith::AddIOp::create(rewriter, loc, sliceBase, isLhs ? ij[1] : ij[0]);
+    Value row =
+        isLhs ? arith::AddIOp::create(rewriter, loc, rowBase, ij[0]) : rowBase;
+    Value column = isLhs
+                       ? columnBase
+                       : arith::AddIOp::create(rewriter, loc, columnBase, ij[1])
+                             .getResult();
+    Value value = memref::LoadOp::create(
+        rewriter, loc, input->get(),
+        operandIndices(op, *input, point(rewriter, row, column, depth)));
+    Value inside = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::ult, depth, depthK);
+    value = arith::SelectOp::create(
+        rewriter, loc, inside, value,
+        arith::ConstantOp::create(rewriter, loc,
+                                  cast<TypedAttr>(rewriter.getZeroAttr(type))));
+    memref::StoreOp::create(rewriter, loc, value, tile, ij);
+  };
+  stage(lhs, lhsTile, lhsType, /*isLhs=*/true);
+  stage(rhs, rhsTile, rhsType, /*isLhs=*/false);
+
+  // Register tiles of the accumulators, columns strided for conflict-free
+  // shared-memory reads.
+  rewriter.setInsertionPoint(sliceBody->getTerminator());
+  int64_t columnThreads = blockColumns / columnTile;
+  SmallVector<Value> t =
+      parallelLoop(rewriter, loc, {blockRows / rowTile, columnThreads});
+  SmallVector<Value> rows, columns, accumulators;
+  for (int64_t i = 0; i < rowTile; ++i)
+    rows.push_back(arith::AddIOp::create(
+        rewriter, loc,
+        arith::MulIOp::create(rewriter, loc, t[0], index(rowTile)), index(i)));
+  for (int64_t j = 0; j < columnTile; ++j)
+    columns.push_back(
+        arith::AddIOp::create(rewriter, loc, t[1], index(j * columnThreads)));
+  for (int64_t i = 0; i < rowTile; ++i)
+    for (int64_t j = 0; j < columnTile; ++j)
+      accumulators.push_back(memref::LoadOp::create(
+          rewriter, loc, accTile, ValueRange{rows[i], columns[j]}));
+  auto depthLoop = scf::ForOp::create(
+      rewriter, loc, zero, index(blockDepth), one, accumulators,
+      [&](OpBuilder &builder, Location loc, Value kk, ValueRange iterArgs) {
+        SmallVector<Value> a, b, next;
+        for (int64_t i = 0; i < rowTile; ++i)
+          a.push_back(memref::LoadOp::create(builder, loc, lhsTile,
+                                             ValueRange{rows[i], kk}));
+        for (int64_t j = 0; j < columnTile; ++j)
+          b.push_back(memref::LoadOp::create(builder, loc, rhsTile,
+                                             ValueRange{kk, columns[j]}));
+        for (int64_t i = 0; i < rowTile; ++i)
+          for (int64_t j = 0; j < columnTile; ++j)
+            next.push_back(applyPayload(builder, op, a[i], b[j],
+                                        iterArgs[i * columnTile + j]));
+        scf::YieldOp::create(builder, loc, next);
+      });
+  for (int64_t i = 0; i < rowTile; ++i)
+    for (int64_t j = 0; j < columnTile; ++j)
+      memref::StoreOp::create(rewriter, loc,
+                              depthLoop.getResult(i * columnTile + j), accTile,
+                              ValueRange{rows[i], columns[j]});
+
+  // The block's outputs inside the product's bounds.
+  rewriter.setInsertionPointAfter(slices);
+  {
+    SmallVector<Value> ij =
+        parallelLoop(rewriter, loc, {blockRows, blockColumns});
+    Value row = arith::AddIOp::create(rewriter, loc, rowBase, ij[0]);
+    Value column = arith::AddIOp::create(rewriter, loc, columnBase, ij[1]);
+    Value inside = arith::AndIOp::create(
+        rewriter, loc,
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult, row,
+                              rowsM),
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult, column,
+                              columnsN));
+    auto guard = scf::IfOp::create(rewriter, loc, inside, false);
+    rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
+    Value value = memref::LoadOp::create(rewriter, loc, accTile, ij);
+    memref::StoreOp::create(
+        rewriter, loc, value, init.get(),
+        operandIndices(op, init, point(rewriter, row, column, zero)));
+  }
+  rewriter.eraseOp(op);
+}
+
+/// The shared-memory tile: 64 x 64 outputs of a block, 16-deep slices of
+/// the reduction (24 KiB of f32 tiles).
+static constexpr int64_t kBlockRows = 64, kBlockColumns = 64, kBlockDepth = 16;
+
+/// Whether the product fills shared-memory tiles: dimensions of unknown
+/// size count as large.
+static bool isLarge(linalg::LinalgOp op, TileDims dims) {
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  auto atLeast = [&](unsigned dim, int64_t size) {
+    return ShapedType::isDynamic(bounds[dim]) || bounds[dim] >= size;
+  };
+  return atLeast(dims.m, kBlockRows / 2) &&
+         atLeast(dims.n, kBlockColumns / 2) && atLeast(dims.k, kBlockDepth);
+}
+
 namespace {
 struct GPUTileContractionsPass
     : public infini::impl::GPUTileContractionsBase<GPUTileContractionsPass> {
@@ -211,7 +437,7 @@ struct GPUTileContractionsPass
 
   void runOnOperation() override {
     if (rowTile < 1 || columnTile < 1) {
-      getOperation().emitError() << "tile sizes must be positive";
+      getOperation().emitError() << "register tile sizes must be positive";
       return signalPassFailure();
     }
     // Products inside a parallel loop (the fused attention's tiles) run in
@@ -225,8 +451,15 @@ struct GPUTileContractionsPass
         contractions.push_back({op, *dims});
     });
     IRRewriter rewriter(&getContext());
-    for (auto [op, dims] : contractions)
-      tileContraction(rewriter, op, dims, rowTile, columnTile);
+    for (auto [op, dims] : contractions) {
+      // Register tiles must divide the shared-memory tile.
+      if (sharedMemoryTiles && kBlockRows % rowTile == 0 &&
+          kBlockColumns % columnTile == 0 && isLarge(op, dims))
+        blockTileContraction(rewriter, op, dims, kBlockRows, kBlockColumns,
+                             kBlockDepth, rowTile, columnTile);
+      else
+        tileContraction(rewriter, op, dims, rowTile, columnTile);
+    }
   }
 };
 } // namespace

@@ -51,3 +51,41 @@ func.func @elementwise(%a: memref<4xf32>, %b: memref<4xf32>) {
   linalg.add ins(%a, %a : memref<4xf32>, memref<4xf32>) outs(%b : memref<4xf32>)
   return
 }
+
+// A large product goes through shared-memory tiles: one outer iteration
+// (a GPU block) per 64x64 output tile, with accumulator, input and weight
+// tiles (only loaded and stored: shared memory after
+// infini-parallel-loops-to-gpu), 16-deep slices of the reduction staged
+// with zeros past its end, then 2x2 register tiles updated from them.
+// CHECK-LABEL: func.func @large
+// CHECK-SAME: (%[[A:[^:]+]]: memref<?x100xf32>, %[[B:[^:]+]]: memref<100x96xf32>, %[[C:[^:]+]]: memref<?x96xf32>)
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%{{.+}}, %c2) step (%c1, %c1) {
+// CHECK-DAG: %[[AT:.+]] = memref.alloc() : memref<64x16xf32>
+// CHECK-DAG: %[[BT:.+]] = memref.alloc() : memref<16x64xf32>
+// CHECK-DAG: %[[CT:.+]] = memref.alloc() : memref<64x64xf32>
+// CHECK: scf.parallel
+// CHECK: memref.load %[[C]]
+// CHECK: memref.store %{{.+}}, %[[CT]]
+// CHECK: scf.for %{{.+}} = %c0 to %c100 step %c16 {
+// CHECK: scf.parallel
+// CHECK: %[[AV:.+]] = memref.load %[[A]]
+// CHECK: %[[IN:.+]] = arith.cmpi ult, %{{.+}}, %c100
+// CHECK: arith.select %[[IN]], %[[AV]], %cst
+// CHECK: memref.store %{{.+}}, %[[AT]]
+// CHECK: scf.parallel
+// CHECK: memref.load %[[B]]
+// CHECK: memref.store %{{.+}}, %[[BT]]
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c32, %c32)
+// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32)
+// CHECK: memref.load %[[AT]]
+// CHECK: memref.load %[[BT]]
+// CHECK: scf.yield
+// CHECK-COUNT-4: memref.store %{{.+}}, %[[CT]]
+// CHECK: scf.parallel
+// CHECK: scf.if
+// CHECK: memref.load %[[CT]]
+// CHECK: memref.store %{{.+}}, %[[C]]
+func.func @large(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96xf32>) {
+  linalg.matmul ins(%a, %b : memref<?x100xf32>, memref<100x96xf32>) outs(%c : memref<?x96xf32>)
+  return
+}
