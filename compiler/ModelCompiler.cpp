@@ -17,6 +17,8 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -297,9 +299,10 @@ llvm::Error infini::lowerToLLVMDialect(
   return llvm::Error::success();
 }
 
-llvm::Expected<rt::StepFunction>
-infini::compileModel(ModuleOp module, llvm::StringRef filename,
-                     const CompileOptions &options, CompileTimings *timings) {
+llvm::Expected<LoweredStep> infini::lowerStep(ModuleOp module,
+                                              llvm::StringRef filename,
+                                              const CompileOptions &options,
+                                              CompileTimings *timings) {
   using Clock = std::chrono::steady_clock;
   // Describing the user's step before lowering reports binding errors in
   // their terms; the linalg stage's description below is what runs.
@@ -307,62 +310,110 @@ infini::compileModel(ModuleOp module, llvm::StringRef filename,
       describeStep(module, filename);
   if (!specs)
     return specs.takeError();
+  LoweredStep lowered;
   // describeStep succeeded, so there is exactly one step function.
   std::string stepName = findStepFunctions(module).front().getSymName().str();
+  lowered.stepSymbol = "_mlir_ciface_" + stepName;
 
   // The linalg stage moves weight packing into `<step>_prepare` and adds
   // its results to the step's arguments: describe both after it.
   std::string prepareName = stepName + "_prepare";
-  std::vector<rt::ArgSpec> prepareSpecs;
-  auto describeLowered = [&](ModuleOp lowered) -> llvm::Error {
-    specs = describeStep(lowered, filename);
-    if (!specs)
-      return specs.takeError();
-    if (auto prepare = lowered.lookupSymbol<func::FuncOp>(prepareName)) {
+  auto describeLowered = [&](ModuleOp linalgModule) -> llvm::Error {
+    llvm::Expected<std::vector<rt::ArgSpec>> stepSpecs =
+        describeStep(linalgModule, filename);
+    if (!stepSpecs)
+      return stepSpecs.takeError();
+    lowered.stepArgs = std::move(*stepSpecs);
+    if (auto prepare = linalgModule.lookupSymbol<func::FuncOp>(prepareName)) {
       llvm::Expected<std::vector<rt::ArgSpec>> described =
           describeSignature(prepare, filename);
       if (!described)
         return described.takeError();
-      prepareSpecs = std::move(*described);
+      lowered.prepareArgs = std::move(*described);
+      lowered.prepareSymbol = "_mlir_ciface_" + prepareName;
     }
     return llvm::Error::success();
   };
   auto loweringStart = Clock::now();
   if (llvm::Error error = lowerToLLVMDialect(module, options, describeLowered))
     return makeError(filename + ": " + llvm::toString(std::move(error)));
-  auto jitStart = Clock::now();
+  if (timings)
+    timings->lowering =
+        std::chrono::duration<double>(Clock::now() - loweringStart).count();
+  return lowered;
+}
 
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+infini::createHostTargetMachine(llvm::StringRef cpu, bool positionIndependent) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  registerLLVMTranslations(*module.getContext());
   llvm::Expected<llvm::orc::JITTargetMachineBuilder> machineBuilder =
       llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!machineBuilder)
     return machineBuilder.takeError();
+  if (!cpu.empty() && cpu != "host") {
+    // LLVM only warns about an unknown CPU and then ignores it.
+    const llvm::Triple &triple = machineBuilder->getTargetTriple();
+    std::string lookupError;
+    const llvm::Target *target =
+        llvm::TargetRegistry::lookupTarget(triple, lookupError);
+    if (!target)
+      return makeError(lookupError);
+    std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (!subtarget || !subtarget->isCPUStringValid(cpu))
+      return makeError("unknown CPU '" + cpu + "' for " + triple.str() +
+                       " (use 'host' or an LLVM CPU name such as x86-64-v3 "
+                       "or skylake-avx512)");
+    // An explicit CPU brings its own features, not the build machine's.
+    machineBuilder->setCPU(cpu.str());
+    machineBuilder->setFeatures("");
+  }
   machineBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
-  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> targetMachine =
-      machineBuilder->createTargetMachine();
-  if (!targetMachine)
-    return targetMachine.takeError();
+  if (positionIndependent)
+    machineBuilder->setRelocationModel(llvm::Reloc::PIC_);
+  return machineBuilder->createTargetMachine();
+}
 
+llvm::Error infini::optimizeLLVMModule(llvm::Module &llvmModule,
+                                       llvm::TargetMachine *machine,
+                                       llvm::StringRef dumpDirectory) {
   // -O2: the loops are already tiled and vectorized; -O3's extra unrolling
   // doubled JIT time without making the step faster.
-  auto optimize = makeOptimizingTransformer(/*optLevel=*/2, /*sizeLevel=*/0,
-                                            targetMachine->get());
-  std::string dumpDirectory = options.dumpDirectory;
-  auto transformer = [&](llvm::Module *llvmModule) -> llvm::Error {
-    if (llvm::Error error = optimize(llvmModule))
-      return error;
-    if (dumpDirectory.empty())
-      return llvm::Error::success();
-    llvm::SmallString<256> path(dumpDirectory);
-    llvm::sys::path::append(path, "4-optimized.ll");
-    std::error_code errorCode;
-    llvm::raw_fd_ostream output(path, errorCode);
-    if (errorCode)
-      return makeError(path + ": " + errorCode.message());
-    llvmModule->print(output, nullptr);
+  auto optimize =
+      makeOptimizingTransformer(/*optLevel=*/2, /*sizeLevel=*/0, machine);
+  if (llvm::Error error = optimize(&llvmModule))
+    return error;
+  if (dumpDirectory.empty())
     return llvm::Error::success();
+  llvm::SmallString<256> path(dumpDirectory);
+  llvm::sys::path::append(path, "4-optimized.ll");
+  std::error_code errorCode;
+  llvm::raw_fd_ostream output(path, errorCode);
+  if (errorCode)
+    return makeError(path + ": " + errorCode.message());
+  llvmModule.print(output, nullptr);
+  return llvm::Error::success();
+}
+
+llvm::Expected<rt::StepFunction>
+infini::compileModel(ModuleOp module, llvm::StringRef filename,
+                     const CompileOptions &options, CompileTimings *timings) {
+  using Clock = std::chrono::steady_clock;
+  llvm::Expected<LoweredStep> lowered =
+      lowerStep(module, filename, options, timings);
+  if (!lowered)
+    return lowered.takeError();
+  auto jitStart = Clock::now();
+  registerLLVMTranslations(*module.getContext());
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> targetMachine =
+      createHostTargetMachine("host", /*positionIndependent=*/false);
+  if (!targetMachine)
+    return targetMachine.takeError();
+  std::string dumpDirectory = options.dumpDirectory;
+  llvm::TargetMachine *machine = targetMachine->get();
+  auto transformer = [&](llvm::Module *llvmModule) -> llvm::Error {
+    return optimizeLLVMModule(*llvmModule, machine, dumpDirectory);
   };
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
@@ -375,27 +426,24 @@ infini::compileModel(ModuleOp module, llvm::StringRef filename,
   if (!engine)
     return makeError(filename + ": JIT compilation failed: " +
                      llvm::toString(engine.takeError()));
-  auto invoke = (*engine)->lookupPacked("_mlir_ciface_" + stepName);
+  auto invoke = (*engine)->lookupPacked(lowered->stepSymbol);
   if (!invoke)
     return makeError(filename + ": JIT compilation failed: " +
                      llvm::toString(invoke.takeError()));
-  if (timings) {
-    std::chrono::duration<double> lowering = jitStart - loweringStart;
-    std::chrono::duration<double> jit = Clock::now() - jitStart;
-    timings->lowering = lowering.count();
-    timings->jit = jit.count();
-  }
+  if (timings)
+    timings->jit =
+        std::chrono::duration<double>(Clock::now() - jitStart).count();
 
   rt::StepFunction step;
   step.invoke = *invoke;
-  step.args = std::move(*specs);
-  if (!prepareSpecs.empty()) {
-    auto prepare = (*engine)->lookupPacked("_mlir_ciface_" + prepareName);
+  step.args = std::move(lowered->stepArgs);
+  if (!lowered->prepareSymbol.empty()) {
+    auto prepare = (*engine)->lookupPacked(lowered->prepareSymbol);
     if (!prepare)
       return makeError(filename + ": JIT compilation failed: " +
                        llvm::toString(prepare.takeError()));
     step.prepare = *prepare;
-    step.prepareArgs = std::move(prepareSpecs);
+    step.prepareArgs = std::move(lowered->prepareArgs);
   }
   step.owner = std::shared_ptr<ExecutionEngine>(std::move(*engine));
   return step;

@@ -15,6 +15,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Target/TargetMachine.h"
 
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ namespace infini {
 
 /// How to compile a model.
 struct CompileOptions {
+  /// The host CPU, or an NVIDIA GPU: kernels for `chip` launched by host code.
+  rt::Target target = rt::Target::Cpu;
+  std::string chip = "sm_80";
   /// Tile and vectorize matrix products (the `vectorize` pipeline option).
   bool vectorize = true;
   /// Fused online-softmax attention (`fuse-attention` option).
@@ -55,6 +59,36 @@ llvm::Expected<std::vector<rt::ArgSpec>> describeStep(mlir::ModuleOp module,
 llvm::Error lowerToLLVMDialect(
     mlir::ModuleOp module, const CompileOptions &options,
     llvm::function_ref<llvm::Error(mlir::ModuleOp)> afterLinalg = nullptr);
+
+/// A step lowered to the LLVM dialect, with the description of its entry
+/// points as the runtime will call them.
+struct LoweredStep {
+  /// Packed entry points (`_mlir_ciface_<name>`); prepareSymbol is empty
+  /// when the step reads no prepared tensors.
+  std::string stepSymbol;
+  std::string prepareSymbol;
+  std::vector<rt::ArgSpec> stepArgs;
+  std::vector<rt::ArgSpec> prepareArgs;
+};
+
+/// Describes the step of `module` and lowers the module in place to the LLVM
+/// dialect. Errors name `filename`. Sets `timings->lowering` when given.
+llvm::Expected<LoweredStep> lowerStep(mlir::ModuleOp module,
+                                      llvm::StringRef filename,
+                                      const CompileOptions &options,
+                                      CompileTimings *timings = nullptr);
+
+/// A target machine for this host's CPU, or for `cpu` (an LLVM CPU name such
+/// as "x86-64-v3") unless it is empty or "host". Shared libraries need
+/// `positionIndependent`.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createHostTargetMachine(llvm::StringRef cpu, bool positionIndependent);
+
+/// Runs LLVM's -O2 pipeline for `machine` on `llvmModule`, then writes it to
+/// `dumpDirectory`/4-optimized.ll when a directory is given.
+llvm::Error optimizeLLVMModule(llvm::Module &llvmModule,
+                               llvm::TargetMachine *machine,
+                               llvm::StringRef dumpDirectory);
 
 /// Describes, lowers and JIT-compiles the step function of `module`.
 llvm::Expected<rt::StepFunction>

@@ -368,8 +368,6 @@ StatusOr<Session> Session::create(StepFunction step, const WeightFile &weights,
     session.weightTensors[session.bindings[i].index] = std::move(*tensor);
   }
 
-  INFINI_RETURN_IF_ERROR(session.runPrepare(step, weightIndex, preparedIndex));
-
   // Buffers: state pairs zeroed, one input and one output segment.
   for (size_t i = 0; i < step.args.size(); ++i) {
     const ArgSpec &arg = step.args[i];
@@ -396,17 +394,60 @@ StatusOr<Session> Session::create(StepFunction step, const WeightFile &weights,
     return Status::error("output buffer: " + outputBuffer.status().message());
   session.outputBuffer = std::move(*outputBuffer);
   session.step = std::move(step);
+  INFINI_RETURN_IF_ERROR(session.placeOnDevice());
+  INFINI_RETURN_IF_ERROR(
+      session.runPrepare(session.step, weightIndex, preparedIndex));
   return session;
+}
+
+Status Session::placeOnDevice() {
+  const std::shared_ptr<DeviceMemory> &device = step.device;
+  if (!device)
+    return Status::ok();
+  auto place = [&](Tensor &tensor, DeviceBuffer &buffer,
+                   const std::string &what) -> Status {
+    StatusOr<DeviceBuffer> allocated =
+        DeviceBuffer::allocate(device, tensor.byteSize());
+    if (!allocated)
+      return Status::error(what + ": " + allocated.status().message());
+    buffer = std::move(*allocated);
+    return buffer.upload(tensor.data());
+  };
+  deviceWeights.resize(weightTensors.size());
+  for (size_t i = 0; i < weightTensors.size(); ++i) {
+    INFINI_RETURN_IF_ERROR(
+        place(weightTensors[i], deviceWeights[i], "uploading a weight"));
+    // The device copy is the only one the step reads.
+    weightTensors[i] = Tensor();
+  }
+  deviceState.resize(state.size());
+  deviceNextState.resize(state.size());
+  for (size_t i = 0; i < state.size(); ++i) {
+    std::string what = "state '" + stateTensorNames[i] + "'";
+    INFINI_RETURN_IF_ERROR(place(state[i], deviceState[i], what));
+    INFINI_RETURN_IF_ERROR(place(nextState[i], deviceNextState[i], what));
+  }
+  // Host nextState is never read when the state lives on the device.
+  nextState.clear();
+  INFINI_RETURN_IF_ERROR(place(inputBuffer, deviceInput, "input buffer"));
+  return place(outputBuffer, deviceOutput, "output buffer");
+}
+
+Status Session::uploadState() {
+  for (size_t i = 0; i < deviceState.size(); ++i)
+    INFINI_RETURN_IF_ERROR(deviceState[i].upload(state[i].data()));
+  return Status::ok();
 }
 
 std::vector<std::string> Session::stateNames() const {
   return stateTensorNames;
 }
 
-void Session::resetState() {
+Status Session::resetState() {
   for (Tensor &tensor : state)
     std::memset(tensor.data(), 0, tensor.byteSize());
   currentPosition = 0;
+  return uploadState();
 }
 
 //===----------------------------------------------------------------------===//
@@ -544,8 +585,8 @@ public:
   explicit PackedArguments(size_t count) : slots(count), packed(count) {
     descriptors.reserve(count); // Keeps descriptor addresses stable.
   }
-  void setTensor(size_t index, Tensor &tensor) {
-    descriptors.emplace_back(tensor.data(), tensor.shape());
+  void setTensor(size_t index, void *data, const std::vector<int64_t> &shape) {
+    descriptors.emplace_back(data, shape);
     slots[index] = descriptors.back().get();
     packed[index] = &slots[index];
   }
@@ -572,79 +613,109 @@ Status Session::runPrepare(const StepFunction &step,
   size_t count = step.prepareArgs.size();
   PackedArguments packed(count);
   std::set<std::string> produced;
+  std::vector<std::vector<int64_t>> preparedShapes(preparedIndex.size());
+  if (step.device)
+    devicePrepared.resize(preparedIndex.size());
   for (size_t i = 0; i < count; ++i) {
     const ArgSpec &arg = step.prepareArgs[i];
-    Tensor *tensor = nullptr;
+    void *data = nullptr;
     if (arg.role == ArgRole::Weight) {
       auto weight = weightIndex.find(arg.name);
       if (weight == weightIndex.end())
         return fail("reads weight '" + arg.name + "', which the step lacks");
-      tensor = &weightTensors[weight->second];
+      data = step.device ? deviceWeights[weight->second].data()
+                         : weightTensors[weight->second].data();
     } else if (arg.role == ArgRole::PreparedOut) {
       auto prepared = preparedIndex.find(arg.name);
       if (prepared == preparedIndex.end() || !produced.insert(arg.name).second)
         return fail("writes '" + arg.name +
                     "', which the step does not read once");
+      size_t index = prepared->second;
+      preparedShapes[index] = arg.shape;
       StatusOr<Tensor> buffer = Tensor::zeros(DType::F32, arg.shape);
       if (!buffer)
         return fail("'" + arg.name + "': " + buffer.status().message());
-      preparedTensors[prepared->second] = std::move(*buffer);
-      tensor = &preparedTensors[prepared->second];
+      if (step.device) {
+        StatusOr<DeviceBuffer> onDevice =
+            DeviceBuffer::allocate(step.device, buffer->byteSize());
+        if (!onDevice)
+          return fail("'" + arg.name + "': " + onDevice.status().message());
+        devicePrepared[index] = std::move(*onDevice);
+        data = devicePrepared[index].data();
+      } else {
+        preparedTensors[index] = std::move(*buffer);
+        data = preparedTensors[index].data();
+      }
     } else {
       return fail(describe(i, arg) + " is neither a weight nor an output");
     }
-    packed.setTensor(i, *tensor);
+    packed.setTensor(i, data, arg.shape);
   }
   if (produced.size() != preparedIndex.size())
     return fail("does not write every prepared tensor the step reads");
   // A Prepared argument's shape must be what prepare writes.
   for (size_t i = 0; i < step.args.size(); ++i)
     if (step.args[i].role == ArgRole::Prepared &&
-        preparedTensors[bindings[i].index].shape() != step.args[i].shape)
+        preparedShapes[bindings[i].index] != step.args[i].shape)
       return fail(describe(i, step.args[i]) + " does not match its output");
   step.prepare(packed.data());
+  if (step.device)
+    if (Status status = step.device->finish(); !status)
+      return fail(status.message());
   return Status::ok();
 }
 
-void Session::invokeStep(int64_t position, int64_t valid) {
+Status Session::invokeStep(int64_t position, int64_t valid) {
+  bool onDevice = step.device != nullptr;
+  if (onDevice)
+    INFINI_RETURN_IF_ERROR(deviceInput.upload(inputBuffer.data()));
   size_t count = step.args.size();
   PackedArguments packed(count);
   int64_t positionValue = position;
   int64_t validValue = valid;
   for (size_t i = 0; i < count; ++i) {
     const Binding &binding = bindings[i];
+    size_t k = binding.index;
+    void *data = nullptr;
     switch (binding.role) {
     case ArgRole::Position:
       packed.setScalar(i, &positionValue);
-      break;
+      continue;
     case ArgRole::ValidLength:
       packed.setScalar(i, &validValue);
-      break;
+      continue;
     case ArgRole::Input:
-      packed.setTensor(i, inputBuffer);
+      data = onDevice ? deviceInput.data() : inputBuffer.data();
       break;
     case ArgRole::Output:
-      packed.setTensor(i, outputBuffer);
+      data = onDevice ? deviceOutput.data() : outputBuffer.data();
       break;
     case ArgRole::Weight:
-      packed.setTensor(i, weightTensors[binding.index]);
+      data = onDevice ? deviceWeights[k].data() : weightTensors[k].data();
       break;
     case ArgRole::StateIn:
-      packed.setTensor(i, state[binding.index]);
+      data = onDevice ? deviceState[k].data() : state[k].data();
       break;
     case ArgRole::StateOut:
-      packed.setTensor(i, nextState[binding.index]);
+      data = onDevice ? deviceNextState[k].data() : nextState[k].data();
       break;
     case ArgRole::Prepared:
-      packed.setTensor(i, preparedTensors[binding.index]);
+      data = onDevice ? devicePrepared[k].data() : preparedTensors[k].data();
       break;
     case ArgRole::PreparedOut: // Rejected by create().
-      break;
+      continue;
     }
+    packed.setTensor(i, data, concreteShape(step.args[i], batch));
   }
   step.invoke(packed.data());
   // The update becomes the state the next step reads.
-  std::swap(state, nextState);
+  if (!onDevice) {
+    std::swap(state, nextState);
+    return Status::ok();
+  }
+  std::swap(deviceState, deviceNextState);
+  INFINI_RETURN_IF_ERROR(step.device->finish());
+  return deviceOutput.download(outputBuffer.data());
 }
 
 Status Session::runStream(InputSource &input, OutputSink &output) {
@@ -665,7 +736,7 @@ Status Session::runStream(InputSource &input, OutputSink &output) {
     INFINI_RETURN_IF_ERROR(fillSegment(input, tokens, start, valid, staging));
 
     auto invokeStart = std::chrono::steady_clock::now();
-    invokeStep(currentPosition + start, valid);
+    INFINI_RETURN_IF_ERROR(invokeStep(currentPosition + start, valid));
     runStats.invokeSeconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                       invokeStart)
@@ -697,8 +768,18 @@ Status Session::saveState(const std::string &path) const {
     return position.status();
   *position->dataAs<int64_t>() = currentPosition;
   std::vector<NpzEntry> entries;
+  // A device's state is copied back only now.
+  std::vector<Tensor> downloaded(deviceState.size());
+  for (size_t i = 0; i < deviceState.size(); ++i) {
+    StatusOr<Tensor> copy = Tensor::zeros(state[i].dtype(), state[i].shape());
+    if (!copy)
+      return copy.status();
+    INFINI_RETURN_IF_ERROR(deviceState[i].download(copy->data()));
+    downloaded[i] = std::move(*copy);
+  }
   for (size_t i = 0; i < state.size(); ++i)
-    entries.push_back({stateTensorNames[i], &state[i]});
+    entries.push_back(
+        {stateTensorNames[i], step.device ? &downloaded[i] : &state[i]});
   entries.push_back({"position", &*position});
   return writeNpz(path, entries);
 }
@@ -763,5 +844,5 @@ Status Session::loadState(const std::string &path) {
   for (size_t i = 0; i < state.size(); ++i)
     state[i] = std::move(arrays[stateTensorNames[i]]);
   currentPosition = newPosition;
-  return Status::ok();
+  return uploadState();
 }

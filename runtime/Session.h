@@ -99,7 +99,7 @@ public:
   Status saveState(const std::string &path) const;
 
   /// Zeroes the state and sets the position to 0.
-  void resetState();
+  Status resetState();
 
   /// Statistics of the last successful run().
   const RunStats &lastRunStats() const { return stats; }
@@ -120,7 +120,12 @@ private:
   Status checkTokenIds(detail::InputSource &input, int64_t tokens) const;
   Status fillSegment(detail::InputSource &input, int64_t tokens, int64_t start,
                      int64_t valid, std::vector<unsigned char> &staging);
-  void invokeStep(int64_t position, int64_t valid);
+  Status invokeStep(int64_t position, int64_t valid);
+  /// Moves weights, prepared tensors, state and segment buffers to the
+  /// step's device (nothing to do for host memory).
+  Status placeOnDevice();
+  /// Copies the host state to the device state.
+  Status uploadState();
   /// Checks the prepare function's arguments against the step's Prepared
   /// ones and runs it once, filling preparedTensors.
   Status runPrepare(const StepFunction &step,
@@ -147,6 +152,16 @@ private:
   std::vector<Tensor> state;
   std::vector<Tensor> nextState;
   RunStats stats;
+
+  /// For a step on a device (StepFunction::device): the tensors the step
+  /// reads and writes live here, in the order of the host vectors above.
+  /// Host `state` then only stages loadState() and resetState().
+  std::vector<DeviceBuffer> deviceWeights;
+  std::vector<DeviceBuffer> devicePrepared;
+  std::vector<DeviceBuffer> deviceState;
+  std::vector<DeviceBuffer> deviceNextState;
+  DeviceBuffer deviceInput;
+  DeviceBuffer deviceOutput;
 };
 
 } // namespace infini::rt

@@ -15,6 +15,10 @@ using namespace infini::rt;
 static_assert(sizeof(void *) == sizeof(int64_t),
               "memref descriptors assume 64-bit pointers");
 
+const char *infini::rt::targetName(Target target) {
+  return target == Target::Cuda ? "cuda" : "cpu";
+}
+
 MemRefDescriptor::MemRefDescriptor(void *data,
                                    const std::vector<int64_t> &shape) {
   size_t rank = shape.size();
@@ -29,4 +33,41 @@ MemRefDescriptor::MemRefDescriptor(void *data,
     fields[3 + rank + i] = stride;
     stride *= shape[i];
   }
+}
+
+StatusOr<DeviceBuffer>
+DeviceBuffer::allocate(std::shared_ptr<DeviceMemory> memory, size_t bytes) {
+  StatusOr<void *> pointer = memory->allocate(bytes);
+  if (!pointer)
+    return pointer.status();
+  DeviceBuffer buffer;
+  buffer.memory = std::move(memory);
+  buffer.pointer = *pointer;
+  buffer.bytes = bytes;
+  return buffer;
+}
+
+DeviceBuffer::DeviceBuffer(DeviceBuffer &&other) noexcept
+    : memory(std::move(other.memory)), pointer(other.pointer),
+      bytes(other.bytes) {
+  other.pointer = nullptr;
+  other.bytes = 0;
+}
+
+DeviceBuffer &DeviceBuffer::operator=(DeviceBuffer &&other) noexcept {
+  if (this != &other) {
+    if (pointer)
+      memory->release(pointer);
+    memory = std::move(other.memory);
+    pointer = other.pointer;
+    bytes = other.bytes;
+    other.pointer = nullptr;
+    other.bytes = 0;
+  }
+  return *this;
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (pointer)
+    memory->release(pointer);
 }

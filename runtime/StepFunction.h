@@ -17,12 +17,22 @@
 #ifndef INFINI_RUNTIME_STEPFUNCTION_H
 #define INFINI_RUNTIME_STEPFUNCTION_H
 
+#include "runtime/Status.h"
+
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace infini::rt {
+
+/// The machine a step's code is for: the host CPU, or an NVIDIA GPU driven
+/// by host code (every tensor argument is then a device pointer).
+enum class Target { Cpu, Cuda };
+
+/// Name of `target` in manifests and flags: "cpu", "cuda".
+const char *targetName(Target target);
 
 /// Element types that cross the boundary of a compiled step.
 enum class ElementType { F32, I32, I64 };
@@ -68,6 +78,53 @@ struct ArgSpec {
   std::vector<int64_t> shape;
 };
 
+/// Memory of the device a step runs on, for steps whose tensor arguments
+/// are not host pointers (CUDA). The Session keeps weights, prepared
+/// tensors and state there, and copies only inputs in and outputs out.
+class DeviceMemory {
+public:
+  virtual ~DeviceMemory() = default;
+  /// A description for errors: "CUDA device 0 (NVIDIA H200)".
+  virtual std::string name() const = 0;
+  /// Allocates `bytes` of zero-filled device memory.
+  virtual StatusOr<void *> allocate(size_t bytes) = 0;
+  virtual void release(void *pointer) = 0;
+  virtual Status upload(void *device, const void *host, size_t bytes) = 0;
+  virtual Status download(void *host, const void *device, size_t bytes) = 0;
+  /// Waits for the work a step call launched and reports the first error it
+  /// met (compiled code cannot return one).
+  virtual Status finish() = 0;
+};
+
+/// A buffer of a DeviceMemory, released when destroyed. Move-only.
+class DeviceBuffer {
+public:
+  DeviceBuffer() = default;
+  /// Allocates `bytes` of zeroed memory on `memory`.
+  static StatusOr<DeviceBuffer> allocate(std::shared_ptr<DeviceMemory> memory,
+                                         size_t bytes);
+  DeviceBuffer(DeviceBuffer &&other) noexcept;
+  DeviceBuffer &operator=(DeviceBuffer &&other) noexcept;
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
+  ~DeviceBuffer();
+
+  void *data() const { return pointer; }
+  size_t size() const { return bytes; }
+  /// Copies `size()` bytes from or to host memory.
+  Status upload(const void *host) {
+    return memory->upload(pointer, host, bytes);
+  }
+  Status download(void *host) const {
+    return memory->download(host, pointer, bytes);
+  }
+
+private:
+  std::shared_ptr<DeviceMemory> memory;
+  void *pointer = nullptr;
+  size_t bytes = 0;
+};
+
 /// The packed entry point of a compiled step.
 using PackedStepFn = void (*)(void **args);
 
@@ -80,6 +137,9 @@ struct StepFunction {
   /// convention; its arguments are Weight and PreparedOut tensors.
   PackedStepFn prepare = nullptr;
   std::vector<ArgSpec> prepareArgs;
+  /// Where tensor arguments live; null for host memory (the CPU target).
+  /// Declared before `owner`, so the code is unloaded while it still exists.
+  std::shared_ptr<DeviceMemory> device;
   /// Keeps the code behind `invoke` alive (a JIT engine, a loaded library).
   std::shared_ptr<void> owner;
 };

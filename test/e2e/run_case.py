@@ -4,7 +4,7 @@
     run_case.py --infini-run PATH_OR_NAME --config CFG.json --batch B --tokens N
                 [--ids int32|int64] [--weight-dtype f32|f16|bf16] [--seed S]
                 [--split K[,K2...]] [--unaligned-split] [--workdir DIR]
-                [--tool-arg ARG]...
+                [--tool-arg ARG]... [--model MODEL.infini]
 
 Writes random weights and input (test/reference/make_case.py), runs
     infini-run CFG.json --weights W.safetensors --input IN.npy --output OUT.npy
@@ -57,10 +57,10 @@ def resolve_tool(name):
     return found
 
 
-def run_tool(tool, config_path, weights, inputs, output, state_out, state_in=None,
+def run_tool(tool, model_path, weights, inputs, output, state_out, state_in=None,
              extra=()):
     """Runs infini-run once; raises ToolFailure with its stderr if it fails."""
-    cmd = [tool, config_path, "--weights", weights, "--input", inputs, "--output", output,
+    cmd = [tool, model_path, "--weights", weights, "--input", inputs, "--output", output,
            "--state-out", state_out]
     if state_in:
         cmd += ["--state-in", state_in]
@@ -101,6 +101,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--infini-run", required=True, help="tool path or name on PATH")
     parser.add_argument("--config", required=True)
+    parser.add_argument("--model", help="run this model file (an .infini artifact "
+                        "compiled from --config, say) instead of the config itself")
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--tokens", type=int, required=True)
     parser.add_argument("--ids", choices=("int32", "int64"), default="int64")
@@ -121,7 +123,8 @@ def main(argv=None):
     cuts = parse_split(args.split, args.tokens, cfg.segment_len, args.unaligned_split)
     name = (f"{os.path.basename(args.config)} B={args.batch} N={args.tokens} "
             f"ids={args.ids if cfg.vocab_size else '-'} w={args.weight_dtype} "
-            f"seed={args.seed}" + (f" split={args.split}" if cuts else ""))
+            f"seed={args.seed}" + (f" split={args.split}" if cuts else "")
+            + (f" model={os.path.basename(args.model)}" if args.model else ""))
 
     try:
         tool = resolve_tool(args.infini_run)
@@ -156,8 +159,9 @@ def main(argv=None):
             for stale in (out, state_out):
                 if os.path.exists(stale):
                     os.remove(stale)
-            run_tool(tool, os.path.abspath(args.config), f("W.safetensors"), piece_in, out,
-                     state_out, state_in, args.tool_arg)
+            model = os.path.abspath(args.model or args.config)
+            run_tool(tool, model, f("W.safetensors"), piece_in, out, state_out, state_in,
+                     args.tool_arg)
             outputs.append(compare.load_npy(out))
             state_in = state_out
         got_state = compare.load_npz(state_in)

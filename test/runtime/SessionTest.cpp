@@ -570,7 +570,7 @@ TEST_F(SessionTest, StateFileLayout) {
   EXPECT_EQ(norm.dtype(), DType::F32);
   EXPECT_EQ(norm.shape(), (std::vector<int64_t>{2, 1, kD}));
 
-  session->resetState();
+  ASSERT_TRUE(session->resetState().isOk());
   EXPECT_EQ(session->position(), 0);
   ASSERT_TRUE(session->loadState(statePath));
   EXPECT_EQ(session->position(), 5);
@@ -720,4 +720,121 @@ TEST_F(SessionTest, PrepareErrors) {
   unwritten.prepareArgs.pop_back();
   EXPECT_THAT(createError(std::move(unwritten)),
               HasSubstr("does not write every prepared tensor"));
+}
+
+//===----------------------------------------------------------------------===//
+// Steps on a device
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Device memory in separate host allocations, counting every transfer,
+/// with an error that finish() can be told to report.
+class FakeDevice final : public DeviceMemory {
+public:
+  std::string name() const override { return "fake device"; }
+  StatusOr<void *> allocate(size_t bytes) override {
+    void *pointer = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    std::memset(pointer, 0, bytes);
+    ++live;
+    return pointer;
+  }
+  void release(void *pointer) override {
+    std::free(pointer);
+    --live;
+  }
+  Status upload(void *device, const void *host, size_t bytes) override {
+    std::memcpy(device, host, bytes);
+    uploads.push_back(bytes);
+    return Status::ok();
+  }
+  Status download(void *host, const void *device, size_t bytes) override {
+    std::memcpy(host, device, bytes);
+    downloads.push_back(bytes);
+    return Status::ok();
+  }
+  Status finish() override {
+    ++finishes;
+    return failNextFinish ? Status::error("fake device: kernel failed")
+                          : Status::ok();
+  }
+
+  int live = 0;
+  int finishes = 0;
+  bool failNextFinish = false;
+  std::vector<size_t> uploads;
+  std::vector<size_t> downloads;
+};
+} // namespace
+
+TEST_F(SessionTest, DeviceSessionMatchesHostAndKeepsStateOnDevice) {
+  std::vector<float> input = writeHiddenInput(inPath, 2, 10);
+  StatusOr<Session> host = makeSession(hiddenStepFunction(), 2);
+  ASSERT_TRUE(host);
+  ASSERT_TRUE(host->run(inPath, outPath));
+  std::vector<float> expected = readOutput(outPath);
+
+  auto device = std::make_shared<FakeDevice>();
+  StepFunction step = hiddenStepFunction();
+  step.device = device;
+  {
+    StatusOr<Session> session = makeSession(std::move(step), 2);
+    ASSERT_TRUE(session) << session.status().message();
+    // Weight, two state buffers, input and output segments.
+    EXPECT_EQ(device->live, 5);
+    size_t setupUploads = device->uploads.size();
+    ASSERT_TRUE(session->run(inPath, outPath));
+    EXPECT_EQ(readOutput(outPath), expected);
+    // Per segment: the input goes up, the output comes down; nothing else.
+    size_t segmentBytes = size_t(2 * kT * kD) * sizeof(float);
+    EXPECT_EQ(device->uploads.size(), setupUploads + 3);
+    EXPECT_EQ(device->downloads, std::vector<size_t>(3, segmentBytes));
+    EXPECT_EQ(device->finishes, 3);
+
+    // The state stays on the device until saved, and then matches the
+    // host session's.
+    std::string statePath = dir.path("state.npz");
+    ASSERT_TRUE(session->saveState(statePath));
+    EXPECT_EQ(device->downloads.size(), 4u);
+    ASSERT_TRUE(host->saveState(dir.path("host-state.npz")));
+    StatusOr<std::map<std::string, Tensor>> fromDevice = readNpz(statePath);
+    StatusOr<std::map<std::string, Tensor>> fromHost =
+        readNpz(dir.path("host-state.npz"));
+    ASSERT_TRUE(fromDevice && fromHost);
+    const Tensor &deviceState = (*fromDevice)["layers.0.norm"];
+    const Tensor &hostState = (*fromHost)["layers.0.norm"];
+    ASSERT_EQ(deviceState.byteSize(), hostState.byteSize());
+    EXPECT_EQ(
+        std::memcmp(deviceState.data(), hostState.data(), hostState.byteSize()),
+        0);
+  }
+  EXPECT_EQ(device->live, 0);
+}
+
+TEST_F(SessionTest, DeviceErrorsFailTheRunAndLeaveNoOutput) {
+  writeHiddenInput(inPath, 2, 10);
+  auto device = std::make_shared<FakeDevice>();
+  StepFunction step = hiddenStepFunction();
+  step.device = device;
+  StatusOr<Session> session = makeSession(std::move(step), 2);
+  ASSERT_TRUE(session);
+  device->failNextFinish = true;
+  Status status = session->run(inPath, outPath);
+  ASSERT_FALSE(status);
+  EXPECT_THAT(status.message(), HasSubstr("fake device: kernel failed"));
+  EXPECT_EQ(dir.list(),
+            (std::vector<std::string>{"in.npy", "model.safetensors"}));
+}
+
+TEST_F(SessionTest, PrepareRunsOnTheDevice) {
+  std::vector<float> input = writeHiddenInput(inPath, 2, 9);
+  auto device = std::make_shared<FakeDevice>();
+  StepFunction step = preparedStepFunction();
+  step.device = device;
+  StatusOr<Session> session = makeSession(std::move(step), 2);
+  ASSERT_TRUE(session) << session.status().message();
+  ASSERT_TRUE(session->run(inPath, outPath));
+  std::vector<float> output = readOutput(outPath);
+  ASSERT_EQ(output.size(), input.size());
+  for (size_t i = 0; i < input.size(); ++i)
+    EXPECT_FLOAT_EQ(output[i], input[i] * 3.0f * weights[i % kD]) << i;
 }

@@ -1,0 +1,362 @@
+//===- CudaBackend.cpp - Running steps on NVIDIA GPUs ---------------------===//
+//
+// Part of the Infini runtime; see CudaBackend.h. The driver API is declared
+// here by hand (the few functions used, with their documented signatures) so
+// that building needs no CUDA headers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/CudaBackend.h"
+
+#include <cstdint>
+#include <cstring>
+#include <dlfcn.h>
+#include <mutex>
+#include <string>
+
+using namespace infini::rt;
+
+namespace {
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = uint64_t;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
+constexpr CUresult kSuccess = 0;
+
+/// The driver entry points, resolved once by name (the `_v2` ABI where the
+/// driver has one).
+struct Driver {
+  CUresult (*init)(unsigned);
+  CUresult (*deviceGetCount)(int *);
+  CUresult (*deviceGet)(CUdevice *, int);
+  CUresult (*deviceGetName)(char *, int, CUdevice);
+  CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*ctxSetCurrent)(CUcontext);
+  CUresult (*ctxSynchronize)();
+  CUresult (*getErrorString)(CUresult, const char **);
+  CUresult (*moduleLoadData)(CUmodule *, const void *);
+  CUresult (*moduleUnload)(CUmodule);
+  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, CUstream, void **,
+                           void **);
+  CUresult (*streamCreate)(CUstream *, unsigned);
+  CUresult (*streamDestroy)(CUstream);
+  CUresult (*streamSynchronize)(CUstream);
+  CUresult (*streamWaitEvent)(CUstream, CUevent, unsigned);
+  CUresult (*eventCreate)(CUevent *, unsigned);
+  CUresult (*eventDestroy)(CUevent);
+  CUresult (*eventRecord)(CUevent, CUstream);
+  CUresult (*eventSynchronize)(CUevent);
+  CUresult (*memAlloc)(CUdeviceptr *, size_t);
+  CUresult (*memFree)(CUdeviceptr);
+  CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*memcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*memsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*memsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
+  CUresult (*memsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
+};
+
+/// The process's one CUDA device: driver, context, first recorded error.
+struct CudaState {
+  Driver driver{};
+  CUcontext context = nullptr;
+  std::string deviceName;
+  std::mutex errorMutex;
+  std::string firstError;
+  bool failed = false;
+
+  /// Records the first failure of a driver call; returns whether `result`
+  /// was a success.
+  bool check(CUresult result, const char *call) {
+    if (result == kSuccess)
+      return true;
+    const char *text = nullptr;
+    if (!driver.getErrorString || driver.getErrorString(result, &text) != 0)
+      text = nullptr;
+    std::lock_guard<std::mutex> lock(errorMutex);
+    if (!failed) {
+      failed = true;
+      firstError = std::string(call) + " failed: " +
+                   (text ? text : "CUDA error " + std::to_string(result));
+    }
+    return false;
+  }
+  bool hasFailed() {
+    std::lock_guard<std::mutex> lock(errorMutex);
+    return failed;
+  }
+  /// The recorded error as a Status, clearing it.
+  Status takeError() {
+    std::lock_guard<std::mutex> lock(errorMutex);
+    if (!failed)
+      return Status::ok();
+    failed = false;
+    return Status::error("CUDA device (" + deviceName + "): " + firstError);
+  }
+};
+
+CudaState *state = nullptr;
+
+template <typename Fn>
+bool resolve(void *library, const char *symbol, Fn &function,
+             std::string &missing) {
+  function = reinterpret_cast<Fn>(dlsym(library, symbol));
+  if (!function && missing.empty())
+    missing = symbol;
+  return function != nullptr;
+}
+
+/// Loads libcuda.so.1 and the entry points; `error` says what is missing.
+bool loadDriver(Driver &driver, std::string &error) {
+  void *library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!library) {
+    error = std::string("no CUDA driver found (") + dlerror() +
+            "); CUDA artifacts need an NVIDIA GPU and its driver";
+    return false;
+  }
+  std::string missing;
+  resolve(library, "cuInit", driver.init, missing);
+  resolve(library, "cuDeviceGetCount", driver.deviceGetCount, missing);
+  resolve(library, "cuDeviceGet", driver.deviceGet, missing);
+  resolve(library, "cuDeviceGetName", driver.deviceGetName, missing);
+  resolve(library, "cuDevicePrimaryCtxRetain", driver.primaryCtxRetain,
+          missing);
+  resolve(library, "cuCtxSetCurrent", driver.ctxSetCurrent, missing);
+  resolve(library, "cuCtxSynchronize", driver.ctxSynchronize, missing);
+  resolve(library, "cuGetErrorString", driver.getErrorString, missing);
+  resolve(library, "cuModuleLoadData", driver.moduleLoadData, missing);
+  resolve(library, "cuModuleUnload", driver.moduleUnload, missing);
+  resolve(library, "cuModuleGetFunction", driver.moduleGetFunction, missing);
+  resolve(library, "cuLaunchKernel", driver.launchKernel, missing);
+  resolve(library, "cuStreamCreate", driver.streamCreate, missing);
+  resolve(library, "cuStreamDestroy_v2", driver.streamDestroy, missing);
+  resolve(library, "cuStreamSynchronize", driver.streamSynchronize, missing);
+  resolve(library, "cuStreamWaitEvent", driver.streamWaitEvent, missing);
+  resolve(library, "cuEventCreate", driver.eventCreate, missing);
+  resolve(library, "cuEventDestroy_v2", driver.eventDestroy, missing);
+  resolve(library, "cuEventRecord", driver.eventRecord, missing);
+  resolve(library, "cuEventSynchronize", driver.eventSynchronize, missing);
+  resolve(library, "cuMemAlloc_v2", driver.memAlloc, missing);
+  resolve(library, "cuMemFree_v2", driver.memFree, missing);
+  resolve(library, "cuMemcpyHtoD_v2", driver.memcpyHtoD, missing);
+  resolve(library, "cuMemcpyDtoH_v2", driver.memcpyDtoH, missing);
+  resolve(library, "cuMemcpyAsync", driver.memcpyAsync, missing);
+  resolve(library, "cuMemsetD8_v2", driver.memsetD8, missing);
+  resolve(library, "cuMemsetD16Async", driver.memsetD16Async, missing);
+  resolve(library, "cuMemsetD32Async", driver.memsetD32Async, missing);
+  if (!missing.empty()) {
+    error = "the CUDA driver (libcuda.so.1) lacks '" + missing +
+            "': it is older than this runtime supports";
+    return false;
+  }
+  return true;
+}
+
+/// Device memory of the process's CUDA device.
+class CudaMemory final : public DeviceMemory {
+public:
+  std::string name() const override { return state->deviceName; }
+  StatusOr<void *> allocate(size_t bytes) override {
+    CUdeviceptr pointer = 0;
+    if (!state->check(state->driver.memAlloc(&pointer, bytes ? bytes : 1),
+                      "cuMemAlloc") ||
+        !state->check(state->driver.memsetD8(pointer, 0, bytes), "cuMemsetD8"))
+      return state->takeError();
+    return reinterpret_cast<void *>(pointer);
+  }
+  void release(void *pointer) override {
+    if (pointer)
+      state->driver.memFree(reinterpret_cast<CUdeviceptr>(pointer));
+  }
+  Status upload(void *device, const void *host, size_t bytes) override {
+    state->check(state->driver.memcpyHtoD(reinterpret_cast<CUdeviceptr>(device),
+                                          host, bytes),
+                 "cuMemcpyHtoD");
+    return state->takeError();
+  }
+  Status download(void *host, const void *device, size_t bytes) override {
+    state->check(state->driver.memcpyDtoH(
+                     host, reinterpret_cast<CUdeviceptr>(device), bytes),
+                 "cuMemcpyDtoH");
+    return state->takeError();
+  }
+  Status finish() override {
+    if (!state->hasFailed())
+      state->check(state->driver.ctxSynchronize(), "cuCtxSynchronize");
+    return state->takeError();
+  }
+};
+} // namespace
+
+StatusOr<std::shared_ptr<DeviceMemory>> infini::rt::openCudaDevice() {
+  static std::once_flag once;
+  static std::string openError;
+  std::call_once(once, [] {
+    auto opened = std::make_unique<CudaState>();
+    if (!loadDriver(opened->driver, openError))
+      return;
+    Driver &driver = opened->driver;
+    int count = 0;
+    CUdevice device = 0;
+    char name[256] = {};
+    if (!opened->check(driver.init(0), "cuInit") ||
+        !opened->check(driver.deviceGetCount(&count), "cuDeviceGetCount")) {
+      openError =
+          "the CUDA driver found no usable device: " + opened->firstError;
+      return;
+    }
+    if (count == 0) {
+      openError = "the CUDA driver found no device";
+      return;
+    }
+    if (!opened->check(driver.deviceGet(&device, 0), "cuDeviceGet") ||
+        !opened->check(driver.deviceGetName(name, sizeof(name) - 1, device),
+                       "cuDeviceGetName") ||
+        !opened->check(driver.primaryCtxRetain(&opened->context, device),
+                       "cuDevicePrimaryCtxRetain") ||
+        !opened->check(driver.ctxSetCurrent(opened->context),
+                       "cuCtxSetCurrent")) {
+      openError = "cannot open CUDA device 0: " + opened->firstError;
+      return;
+    }
+    opened->deviceName = "device 0, " + std::string(name);
+    state = opened.release();
+  });
+  if (!state)
+    return Status::error(openError);
+  // Compiled code runs on the caller's thread: make the context current.
+  state->driver.ctxSetCurrent(state->context);
+  return std::shared_ptr<DeviceMemory>(std::make_shared<CudaMemory>());
+}
+
+//===----------------------------------------------------------------------===//
+// The mgpu* functions called by host code lowered with gpu-to-llvm
+//===----------------------------------------------------------------------===//
+
+#define INFINI_EXPORT extern "C" __attribute__((visibility("default")))
+
+/// Runs `call` unless an earlier driver call failed or no device is open.
+#define INFINI_CUDA_CALL(call, name)                                           \
+  do {                                                                         \
+    if (state && !state->hasFailed())                                          \
+      state->check((call), name);                                              \
+  } while (false)
+
+INFINI_EXPORT CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
+  CUmodule module = nullptr;
+  INFINI_CUDA_CALL(state->driver.moduleLoadData(&module, data),
+                   "cuModuleLoadData");
+  return module;
+}
+
+INFINI_EXPORT void mgpuModuleUnload(CUmodule module) {
+  if (state && module)
+    state->driver.moduleUnload(module);
+}
+
+INFINI_EXPORT CUfunction mgpuModuleGetFunction(CUmodule module,
+                                               const char *name) {
+  CUfunction function = nullptr;
+  if (module)
+    INFINI_CUDA_CALL(state->driver.moduleGetFunction(&function, module, name),
+                     "cuModuleGetFunction");
+  return function;
+}
+
+INFINI_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
+                                    intptr_t gridY, intptr_t gridZ,
+                                    intptr_t blockX, intptr_t blockY,
+                                    intptr_t blockZ, int32_t sharedMemory,
+                                    CUstream stream, void **params,
+                                    void **extra, size_t /*paramsCount*/) {
+  if (function)
+    INFINI_CUDA_CALL(state->driver.launchKernel(
+                         function, gridX, gridY, gridZ, blockX, blockY, blockZ,
+                         sharedMemory, stream, params, extra),
+                     "cuLaunchKernel");
+}
+
+INFINI_EXPORT CUstream mgpuStreamCreate() {
+  CUstream stream = nullptr;
+  INFINI_CUDA_CALL(state->driver.streamCreate(&stream, /*non-blocking=*/1),
+                   "cuStreamCreate");
+  return stream;
+}
+
+INFINI_EXPORT void mgpuStreamDestroy(CUstream stream) {
+  if (state && stream)
+    state->driver.streamDestroy(stream);
+}
+
+INFINI_EXPORT void mgpuStreamSynchronize(CUstream stream) {
+  INFINI_CUDA_CALL(state->driver.streamSynchronize(stream),
+                   "cuStreamSynchronize");
+}
+
+INFINI_EXPORT void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
+  INFINI_CUDA_CALL(state->driver.streamWaitEvent(stream, event, 0),
+                   "cuStreamWaitEvent");
+}
+
+INFINI_EXPORT CUevent mgpuEventCreate() {
+  CUevent event = nullptr;
+  // CU_EVENT_DISABLE_TIMING: events here only order work.
+  INFINI_CUDA_CALL(state->driver.eventCreate(&event, 0x2), "cuEventCreate");
+  return event;
+}
+
+INFINI_EXPORT void mgpuEventDestroy(CUevent event) {
+  if (state && event)
+    state->driver.eventDestroy(event);
+}
+
+INFINI_EXPORT void mgpuEventSynchronize(CUevent event) {
+  INFINI_CUDA_CALL(state->driver.eventSynchronize(event), "cuEventSynchronize");
+}
+
+INFINI_EXPORT void mgpuEventRecord(CUevent event, CUstream stream) {
+  INFINI_CUDA_CALL(state->driver.eventRecord(event, stream), "cuEventRecord");
+}
+
+INFINI_EXPORT void *mgpuMemAlloc(uint64_t bytes, CUstream /*stream*/,
+                                 bool /*isHostShared*/) {
+  CUdeviceptr pointer = 0;
+  INFINI_CUDA_CALL(state->driver.memAlloc(&pointer, bytes ? bytes : 1),
+                   "cuMemAlloc");
+  return reinterpret_cast<void *>(pointer);
+}
+
+INFINI_EXPORT void mgpuMemFree(void *pointer, CUstream /*stream*/) {
+  if (state && pointer)
+    state->driver.memFree(reinterpret_cast<CUdeviceptr>(pointer));
+}
+
+INFINI_EXPORT void mgpuMemcpy(void *destination, void *source, size_t bytes,
+                              CUstream stream) {
+  INFINI_CUDA_CALL(state->driver.memcpyAsync(
+                       reinterpret_cast<CUdeviceptr>(destination),
+                       reinterpret_cast<CUdeviceptr>(source), bytes, stream),
+                   "cuMemcpyAsync");
+}
+
+INFINI_EXPORT void mgpuMemset16(void *destination, unsigned short value,
+                                size_t count, CUstream stream) {
+  INFINI_CUDA_CALL(
+      state->driver.memsetD16Async(reinterpret_cast<CUdeviceptr>(destination),
+                                   value, count, stream),
+      "cuMemsetD16Async");
+}
+
+INFINI_EXPORT void mgpuMemset32(void *destination, unsigned int value,
+                                size_t count, CUstream stream) {
+  INFINI_CUDA_CALL(
+      state->driver.memsetD32Async(reinterpret_cast<CUdeviceptr>(destination),
+                                   value, count, stream),
+      "cuMemsetD32Async");
+}

@@ -1,0 +1,34 @@
+//===- CudaBackend.h - Running steps on NVIDIA GPUs -------------*- C++ -*-===//
+//
+// The CUDA backend of the runtime, over the CUDA driver API loaded with
+// dlopen("libcuda.so.1") at run time: the project builds, and CPU models run,
+// on machines with no driver. It provides
+//   - a DeviceMemory (StepFunction.h) for Sessions: weights are uploaded
+//     once, the memory state stays on the device across segments and is
+//     copied back only when saved;
+//   - the `mgpu*` functions that host code lowered by MLIR's gpu-to-llvm
+//     calls (module loading, kernel launches, streams, device memory), with
+//     C linkage, exported by the executables that run CUDA artifacts.
+// Compiled code cannot return errors, so a failed driver call is recorded
+// and later calls do nothing until finish() reports it as one line.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef INFINI_RUNTIME_CUDABACKEND_H
+#define INFINI_RUNTIME_CUDABACKEND_H
+
+#include "runtime/Status.h"
+#include "runtime/StepFunction.h"
+
+#include <memory>
+
+namespace infini::rt {
+
+/// Loads the CUDA driver, initialises it and makes device 0's primary
+/// context current. Fails with one line when there is no driver or no
+/// device, saying which. The device stays open for the process's life.
+StatusOr<std::shared_ptr<DeviceMemory>> openCudaDevice();
+
+} // namespace infini::rt
+
+#endif // INFINI_RUNTIME_CUDABACKEND_H

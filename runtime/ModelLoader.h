@@ -1,0 +1,62 @@
+//===- ModelLoader.h - From a model path to a runnable step -----*- C++ -*-===//
+//
+// How infini-run gets a StepFunction without linking the compiler: an
+// artifact (.infini) is loaded by the runtime alone; a .json or .mlir model
+// is handed to the JIT plugin, libInfiniJIT.so, which this file loads with
+// dlopen only then. So running an artifact never brings MLIR or LLVM into
+// the process, and infini-run can be copied to a machine that has neither.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef INFINI_RUNTIME_MODELLOADER_H
+#define INFINI_RUNTIME_MODELLOADER_H
+
+#include "runtime/Status.h"
+#include "runtime/StepFunction.h"
+
+#include <string>
+
+namespace infini::rt {
+
+/// What the JIT plugin is asked to compile.
+struct JitRequest {
+  std::string modelPath;
+  /// When not empty, the IR of every stage is written here.
+  std::string dumpDirectory;
+  bool fuseAttention = true;
+  bool vectorize = true;
+  Target target = Target::Cpu;
+  std::string chip = "sm_80";
+};
+
+/// What it gives back.
+struct JitResult {
+  Status status;
+  StepFunction step;
+  double loweringSeconds = 0;
+  double jitSeconds = 0;
+};
+
+/// The plugin's one entry point, `extern "C"` under kJitEntryPoint. Both
+/// sides are built together, so C++ types may cross.
+using JitCompileFn = void (*)(const JitRequest &request, JitResult &result);
+constexpr const char *kJitEntryPoint = "infiniJitCompile";
+constexpr const char *kJitPluginName = "libInfiniJIT.so";
+
+/// A step ready for a Session, and what it took to get it.
+struct LoadedStep {
+  StepFunction step;
+  /// Whether the JIT compiled it (else it came from an artifact).
+  bool compiled = false;
+  double loweringSeconds = 0;
+  double jitSeconds = 0;
+};
+
+/// Loads the artifact at `request.modelPath`, or JIT-compiles the .json or
+/// .mlir model there through the plugin ($INFINI_JIT_PLUGIN, else
+/// ../lib/libInfiniJIT.so beside the running executable).
+StatusOr<LoadedStep> loadStep(const JitRequest &request);
+
+} // namespace infini::rt
+
+#endif // INFINI_RUNTIME_MODELLOADER_H
