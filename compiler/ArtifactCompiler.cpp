@@ -4,6 +4,7 @@
 
 #include "compiler/InitAll.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -177,6 +178,21 @@ llvm::Error infini::compileArtifact(ModuleOp module, llvm::StringRef modelPath,
   if (!lowered)
     return lowered.takeError();
 
+  // The kernels, as embedded in the host code, also stand alone in the
+  // artifact for inspection (cuobjdump) and for tools that load them.
+  std::vector<rt::ArtifactSection> kernelSections;
+  module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute attr : binary.getObjects())
+      if (auto object = dyn_cast<gpu::ObjectAttr>(attr)) {
+        llvm::StringRef bytes = object.getObject().getValue();
+        bool ptx = object.getFormat() == gpu::CompilationTarget::Assembly;
+        kernelSections.push_back(
+            {ptx ? rt::SectionKind::Ptx : rt::SectionKind::CudaFatbin,
+             (binary.getSymName() + (ptx ? ".ptx" : ".fatbin")).str(),
+             std::vector<char>(bytes.begin(), bytes.end())});
+      }
+  });
+
   registerLLVMTranslations(*module.getContext());
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
@@ -202,7 +218,8 @@ llvm::Error infini::compileArtifact(ModuleOp module, llvm::StringRef modelPath,
   // the library: exported, `step` would lose to libc's regex function
   // `step` when the loader resolves the library's own calls.
   for (llvm::GlobalValue &global : llvmModule->global_values())
-    if (!global.isDeclaration() && global.getName() != lowered->stepSymbol &&
+    if (!global.isDeclaration() && !global.getName().starts_with("llvm.") &&
+        global.getName() != lowered->stepSymbol &&
         global.getName() != lowered->prepareSymbol)
       global.setLinkage(llvm::GlobalValue::InternalLinkage);
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
@@ -244,6 +261,8 @@ llvm::Error infini::compileArtifact(ModuleOp module, llvm::StringRef modelPath,
                         llvm::sys::path::filename(realPath).str(),
                         *openMPBytes});
   }
+
+  sections.insert(sections.end(), kernelSections.begin(), kernelSections.end());
 
   rt::ArtifactManifest manifest;
   manifest.target = options.target;

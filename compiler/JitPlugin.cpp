@@ -2,10 +2,12 @@
 //
 // libInfiniJIT.so: infini-run loads it (runtime/ModelLoader.h) only to run a
 // .json or .mlir model, so the runner itself links no MLIR. The MLIR context
-// and the JIT engine live as long as the step they produced.
+// and the JIT engine live as long as the step they produced. CUDA models are
+// compiled to an artifact instead, which the runner loads itself.
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/ArtifactCompiler.h"
 #include "compiler/InitAll.h"
 #include "compiler/ModelCompiler.h"
 #include "runtime/ModelLoader.h"
@@ -35,6 +37,16 @@ infiniJitCompile(const rt::JitRequest &request, rt::JitResult &result) {
   options.chip = request.chip;
   // Blocked code is faster even on one thread (cache blocking).
   options.parallel = true;
+  if (!request.artifactPath.empty()) {
+    ArtifactOptions artifactOptions;
+    artifactOptions.target = request.target;
+    artifactOptions.chip = request.chip;
+    artifactOptions.compile = options;
+    if (llvm::Error error = compileArtifact(
+            **module, request.modelPath, artifactOptions, request.artifactPath))
+      result.status = rt::Status::error(llvm::toString(std::move(error)));
+    return;
+  }
   CompileTimings timings;
   auto step = compileModel(**module, request.modelPath, options, &timings);
   if (!step) {

@@ -28,6 +28,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 
 using namespace mlir;
@@ -257,15 +258,37 @@ llvm::Error infini::lowerToLLVMDialect(
   // The stages are written as textual pipelines of registered passes.
   static std::once_flag registerOnce;
   std::call_once(registerOnce, registerAllPasses);
-  CPUPipelineOptions pipelineOptions;
-  pipelineOptions.vectorize = options.vectorize;
-  pipelineOptions.parallel = options.parallel;
-  pipelineOptions.fuseAttention = options.fuseAttention;
-  using StageBuilder = void (*)(OpPassManager &, const CPUPipelineOptions &);
-  const std::pair<const char *, StageBuilder> stages[] = {
-      {"1-linalg.mlir", buildInfiniToLinalgPipeline},
-      {"2-loops.mlir", buildLinalgToLoopsPipeline},
-      {"3-llvm.mlir", buildLoopsToLLVMPipeline}};
+  CPUPipelineOptions cpuOptions;
+  cpuOptions.vectorize = options.vectorize;
+  cpuOptions.parallel = options.parallel;
+  // The GPU mapping does not take the fused attention's loop nest yet.
+  cpuOptions.fuseAttention =
+      options.fuseAttention && options.target == rt::Target::Cpu;
+  GPUPipelineOptions gpuOptions;
+  gpuOptions.chip = options.chip;
+  std::string optionError;
+  if (options.target == rt::Target::Cuda &&
+      failed(verifyGPUPipelineOptions(gpuOptions, [&](const llvm::Twine &m) {
+        optionError = m.str();
+        return failure();
+      })))
+    return makeError(optionError);
+  using StageBuilder = std::function<void(OpPassManager &)>;
+  std::pair<const char *, StageBuilder> stages[] = {
+      {"1-linalg.mlir",
+       [&](OpPassManager &pm) { buildInfiniToLinalgPipeline(pm, cpuOptions); }},
+      {"2-loops.mlir",
+       [&](OpPassManager &pm) { buildLinalgToLoopsPipeline(pm, cpuOptions); }},
+      {"3-llvm.mlir",
+       [&](OpPassManager &pm) { buildLoopsToLLVMPipeline(pm, cpuOptions); }}};
+  if (options.target == rt::Target::Cuda) {
+    stages[1] = {"2-gpu.mlir", [&](OpPassManager &pm) {
+                   buildLinalgToGPUPipeline(pm, gpuOptions);
+                 }};
+    stages[2] = {"3-llvm.mlir", [&](OpPassManager &pm) {
+                   buildGPUToLLVMPipeline(pm, gpuOptions);
+                 }};
+  }
 
   bool dump = !options.dumpDirectory.empty();
   if (dump) {
@@ -282,9 +305,10 @@ llvm::Error infini::lowerToLLVMDialect(
     diagnosticStream << (diagnostics.empty() ? "" : "; ") << d.str();
     return success();
   });
-  for (auto [fileName, buildStage] : stages) {
+  bool firstStage = true;
+  for (auto &[fileName, buildStage] : stages) {
     PassManager pm(module.getContext());
-    buildStage(pm, pipelineOptions);
+    buildStage(pm);
     if (failed(pm.run(module)))
       return makeError("lowering failed in stage " + llvm::Twine(fileName) +
                        ": " + diagnostics);
@@ -292,9 +316,10 @@ llvm::Error infini::lowerToLLVMDialect(
       if (llvm::Error error =
               dumpModule(module, options.dumpDirectory, fileName))
         return error;
-    if (afterLinalg && buildStage == buildInfiniToLinalgPipeline)
+    if (afterLinalg && firstStage)
       if (llvm::Error error = afterLinalg(module))
         return error;
+    firstStage = false;
   }
   return llvm::Error::success();
 }

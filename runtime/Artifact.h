@@ -38,10 +38,10 @@ enum class SectionKind {
   HostLibrary,
   /// A shared library the host code needs, loaded before it (libomp).
   Dependency,
-  /// GPU kernels as a CUDA fatbinary (cubin for the chip, PTX for newer
-  /// ones); informational, the host library embeds its own copy.
+  /// GPU kernels as a CUDA fatbinary (cubin for the chip, PTX for the
+  /// driver to JIT on newer ones); the host library embeds its own copy.
   CudaFatbin,
-  /// The kernels' PTX text, for inspection or for the driver to JIT.
+  /// The kernels' PTX text (a model compiled with PTX-only kernels).
   Ptx,
 };
 

@@ -30,13 +30,17 @@ static std::string jitPluginPath() {
   return directory + "/../lib/" + kJitPluginName;
 }
 
+static StatusOr<StepFunction> loadArtifactAt(const std::string &path) {
+  StatusOr<ArtifactInfo> info = readArtifactInfo(path);
+  if (!info)
+    return info.status();
+  return loadArtifact(*info);
+}
+
 StatusOr<LoadedStep> infini::rt::loadStep(const JitRequest &request) {
   LoadedStep loaded;
   if (isArtifactPath(request.modelPath)) {
-    StatusOr<ArtifactInfo> info = readArtifactInfo(request.modelPath);
-    if (!info)
-      return info.status();
-    StatusOr<StepFunction> step = loadArtifact(*info);
+    StatusOr<StepFunction> step = loadArtifactAt(request.modelPath);
     if (!step)
       return step.status();
     loaded.step = std::move(*step);
@@ -59,10 +63,32 @@ StatusOr<LoadedStep> infini::rt::loadStep(const JitRequest &request) {
     return Status::error(plugin + ": not an infini JIT plugin (no '" +
                          kJitEntryPoint + "')");
   JitResult result;
-  compile(request, result);
-  if (!result.status)
-    return result.status;
-  loaded.step = std::move(result.step);
+  if (request.target == Target::Cuda) {
+    // Compiled to a temporary artifact, loaded from memory, then removed.
+    const char *directory = std::getenv("TMPDIR");
+    std::string path =
+        std::string(directory && *directory ? directory : "/tmp") +
+        "/infini-XXXXXX.infini";
+    int fd = mkstemps(path.data(), 7);
+    if (fd < 0)
+      return Status::error(path + ": cannot create a temporary artifact");
+    close(fd);
+    JitRequest toArtifact = request;
+    toArtifact.artifactPath = path;
+    compile(toArtifact, result);
+    StatusOr<StepFunction> step = result.status
+                                      ? loadArtifactAt(path)
+                                      : StatusOr<StepFunction>(result.status);
+    unlink(path.c_str());
+    if (!step)
+      return step.status();
+    loaded.step = std::move(*step);
+  } else {
+    compile(request, result);
+    if (!result.status)
+      return result.status;
+    loaded.step = std::move(result.step);
+  }
   loaded.compiled = true;
   loaded.loweringSeconds = result.loweringSeconds;
   loaded.jitSeconds = result.jitSeconds;

@@ -27,6 +27,10 @@ struct JitRequest {
   bool vectorize = true;
   Target target = Target::Cpu;
   std::string chip = "sm_80";
+  /// When set, compile an artifact to this path instead of JIT-compiling
+  /// (how a CUDA model runs: its host code must be linked against the
+  /// runtime's mgpu* functions, which the runtime's loader provides).
+  std::string artifactPath;
 };
 
 /// What it gives back.
@@ -52,9 +56,10 @@ struct LoadedStep {
   double jitSeconds = 0;
 };
 
-/// Loads the artifact at `request.modelPath`, or JIT-compiles the .json or
-/// .mlir model there through the plugin ($INFINI_JIT_PLUGIN, else
-/// ../lib/libInfiniJIT.so beside the running executable).
+/// Loads the artifact at `request.modelPath`, or compiles the .json or .mlir
+/// model there through the plugin ($INFINI_JIT_PLUGIN, else
+/// ../lib/libInfiniJIT.so beside the running executable): JIT-compiled for
+/// the CPU, or for CUDA into a temporary artifact that is then loaded.
 StatusOr<LoadedStep> loadStep(const JitRequest &request);
 
 } // namespace infini::rt

@@ -54,3 +54,18 @@ llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 config.substitutions.append(
     ("%mlir_runtime_libs",
      "-L{0} -lmlir_c_runner_utils -lomp -Wl,-rpath,{0}".format(llvm_lib_dir)))
+
+# Tests that run CUDA artifacts need a CUDA driver and a device.
+def _cuda_device_present():
+    import ctypes
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return (driver.cuInit(0) == 0 and
+            driver.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0)
+
+
+if _cuda_device_present():
+    config.available_features.add("cuda-device")

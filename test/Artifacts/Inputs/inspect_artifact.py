@@ -34,7 +34,10 @@ def main(path):
         offset, size = section["offset"], section["size"]
         if offset % 64 or offset < 24 + length or offset + size > len(data):
             sys.exit(f"{path}: section {section['name']} at {offset}+{size} is misplaced")
-        print("section", section["kind"], section["name"], size)
+        magic = ""
+        if section["kind"] == "cuda_fatbin":
+            magic = " magic " + data[offset:offset + 4][::-1].hex()
+        print("section", section["kind"], section["name"], size, magic)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs the CUDA numerical checks on a GPU machine that has no MLIR or LLVM,
+# from artifacts built beforehand on a build machine.
+#
+#   scripts/gpu-check.sh pack DIR [CHIP]   # on the build machine (after setup.sh)
+#   DIR/gpu-check.sh                       # on the GPU machine
+#
+# `pack` compiles every e2e config for CUDA (default chip sm_90) with
+# infini-compile and copies them, the runtime-only infini-run and the
+# float64 reference (test/reference, test/e2e/run_case.py) into DIR. On the
+# GPU machine each artifact is checked against the reference with python3
+# (numpy and torch), the memory state carried across a split run.
+set -euo pipefail
+
+if [ "${1:-}" != pack ] || [ -z "${2:-}" ]; then
+  echo "usage: scripts/gpu-check.sh pack DIR [CHIP]" >&2
+  exit 2
+fi
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="$2"
+chip="${3:-sm_90}"
+mkdir -p "$out/bin" "$out/artifacts" "$out/test"
+cp "$root/build/bin/infini-run" "$out/bin/"
+cp -r "$root/test/reference" "$root/test/e2e" "$out/test/"
+rm -rf "$out/test/e2e/Output"
+for config in "$root"/test/e2e/configs/*.json; do
+  name="$(basename "$config" .json)"
+  case "$name" in errors_*) continue ;; esac
+  "$root/build/bin/infini-compile" "$config" --target=cuda --chip="$chip" \
+    -o "$out/artifacts/$name.infini"
+done
+
+cat > "$out/gpu-check.sh" <<'RUNNER'
+#!/usr/bin/env bash
+# Checks every CUDA artifact here against the float64 reference.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+python="${PYTHON:-python3}"
+failures=0
+for artifact in "$here"/artifacts/*.infini; do
+  name="$(basename "$artifact" .infini)"
+  config="$here/test/e2e/configs/$name.json"
+  "$python" "$here/test/e2e/run_case.py" --infini-run "$here/bin/infini-run" \
+    --config "$config" --model "$artifact" --batch 2 --tokens 77 --seed 5 \
+    || failures=$((failures + 1))
+done
+echo "gpu-check: $failures failure(s)"
+[ "$failures" -eq 0 ]
+RUNNER
+chmod +x "$out/gpu-check.sh"
+echo "packed $(ls "$out/artifacts" | wc -l) artifacts for $chip into $out"
