@@ -146,8 +146,9 @@ void infini::buildLinalgToGPUPipeline(OpPassManager &pm,
                                       const GPUPipelineOptions &options) {
   addPasses(pm, "infini-export-step");
   addBufferization(pm);
-  // Copies and linalg ops become parallel loops (reductions stay serial
-  // loops inside them), each outermost loop a launch.
+  // Matrix products become loops over register tiles (or shared-memory
+  // tiles), the other copies and linalg ops parallel loops (reductions stay
+  // serial loops inside them), and each outermost loop a launch.
   if (options.registerTile > 1)
     addPasses(pm, "func.func(infini-gpu-tile-contractions{tile-rows=" +
                       std::to_string(options.registerTile) +
