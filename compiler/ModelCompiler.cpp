@@ -261,11 +261,10 @@ llvm::Error infini::lowerToLLVMDialect(
   CPUPipelineOptions cpuOptions;
   cpuOptions.vectorize = options.vectorize;
   cpuOptions.parallel = options.parallel;
-  // The GPU mapping does not take the fused attention's loop nest yet.
-  cpuOptions.fuseAttention =
-      options.fuseAttention && options.target == rt::Target::Cpu;
+  cpuOptions.fuseAttention = options.fuseAttention;
   GPUPipelineOptions gpuOptions;
   gpuOptions.chip = options.chip;
+  gpuOptions.fuseAttention = options.fuseAttention;
   std::string optionError;
   if (options.target == rt::Target::Cuda &&
       failed(verifyGPUPipelineOptions(gpuOptions, [&](const llvm::Twine &m) {

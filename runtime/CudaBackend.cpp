@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <dlfcn.h>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -70,6 +71,9 @@ struct CudaState {
   std::mutex errorMutex;
   std::string firstError;
   bool failed = false;
+  /// Kernels already looked up, by module and name.
+  std::mutex functionMutex;
+  std::map<std::pair<CUmodule, std::string>, CUfunction> functions;
 
   /// Records the first failure of a driver call; returns whether `result`
   /// was a success.
@@ -256,16 +260,33 @@ INFINI_EXPORT CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
 }
 
 INFINI_EXPORT void mgpuModuleUnload(CUmodule module) {
-  if (state && module)
-    state->driver.moduleUnload(module);
+  if (!state || !module)
+    return;
+  {
+    std::lock_guard<std::mutex> lock(state->functionMutex);
+    for (auto it = state->functions.begin(); it != state->functions.end();)
+      it = it->first.first == module ? state->functions.erase(it)
+                                     : std::next(it);
+  }
+  state->driver.moduleUnload(module);
 }
 
 INFINI_EXPORT CUfunction mgpuModuleGetFunction(CUmodule module,
                                                const char *name) {
+  if (!module || !state)
+    return nullptr;
+  // Host code asks before every launch; the driver's lookup is a string
+  // search, so answers are cached per module and kernel name.
+  std::lock_guard<std::mutex> lock(state->functionMutex);
+  auto key = std::make_pair(module, std::string(name));
+  auto cached = state->functions.find(key);
+  if (cached != state->functions.end())
+    return cached->second;
   CUfunction function = nullptr;
-  if (module)
-    INFINI_CUDA_CALL(state->driver.moduleGetFunction(&function, module, name),
-                     "cuModuleGetFunction");
+  INFINI_CUDA_CALL(state->driver.moduleGetFunction(&function, module, name),
+                   "cuModuleGetFunction");
+  if (function)
+    state->functions.emplace(std::move(key), function);
   return function;
 }
 
@@ -284,7 +305,9 @@ INFINI_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
 
 INFINI_EXPORT CUstream mgpuStreamCreate() {
   CUstream stream = nullptr;
-  INFINI_CUDA_CALL(state->driver.streamCreate(&stream, /*non-blocking=*/1),
+  // A blocking stream: its kernels wait for the Session's copies, which run
+  // on the legacy default stream.
+  INFINI_CUDA_CALL(state->driver.streamCreate(&stream, /*flags=*/0),
                    "cuStreamCreate");
   return stream;
 }
