@@ -11,7 +11,7 @@ Nothing is shared with the compiler or with test/reference: this is a second,
 independent implementation of /work/shared/SPEC.md.
 
     torch_peer.py --config C.json --weights W.safetensors --input IN.npy \
-        [--output OUT.npy] [--threads N] [--repeats 3] [--warmup 1]
+        [--output OUT.npy] [--threads N] [--repeats 3] [--warmup 1] [--device cuda]
 
 Prints one JSON line: {"threads", "times_s": [...], "best_s", "attention": "sdpa"|"manual"}.
 The parent (run.py) sets OMP_NUM_THREADS / OPENBLAS_NUM_THREADS to match --threads.
@@ -138,11 +138,12 @@ class InfiniAttention(nn.Module):
                 return F.scaled_dot_product_attention(q, k, v, is_causal=True)
             t = q.shape[-2]
             scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)
-            mask = torch.ones(t, t, dtype=torch.bool).triu(1)
+            mask = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(1)
             return scores.masked_fill(mask, float("-inf")).softmax(-1) @ v
         t = q.shape[-2]
         logits = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)
-        logits = logits.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+        logits = logits.masked_fill(
+            torch.ones(t, t, dtype=torch.bool, device=logits.device).triu(1), float("-inf"))
         logits = logits + self.cope(q, logits)
         return logits.softmax(-1) @ v
 
@@ -230,7 +231,8 @@ class InfiniModel(nn.Module):
         b = x.shape[0]
         c = self.c
         h, dh, seg = c["num_heads"], c["head_dim"], c["segment_len"]
-        memories = [(torch.zeros(b, h, dh, dh), torch.zeros(b, h, dh)) if c.get("memory")
+        memories = [(torch.zeros(b, h, dh, dh, device=x.device),
+                     torch.zeros(b, h, dh, device=x.device)) if c.get("memory")
                     else None for _ in self.layers]
         outs = []
         for start in range(0, x.shape[1], seg):
@@ -250,7 +252,13 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU benchmark")
     args = p.parse_args(argv)
+    device = torch.device(args.device)
+
+    def synchronize():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
 
     torch.set_num_threads(args.threads)
     with open(args.config) as f:
@@ -258,17 +266,20 @@ def main(argv=None):
     x = torch.from_numpy(np.load(args.input).astype(np.float32))
     model = InfiniModel(config, max_pos=x.shape[1]).eval()
     model.load_spec_weights(read_safetensors(args.weights))
+    model, x = model.to(device), x.to(device)
 
     times = []
     with torch.inference_mode():
         for _ in range(args.warmup):
             y = model(x)
         for _ in range(args.repeats):
+            synchronize()
             t0 = time.perf_counter()
             y = model(x)
+            synchronize()
             times.append(time.perf_counter() - t0)
     if args.output:
-        np.save(args.output, y.numpy().astype(np.float32))
+        np.save(args.output, y.cpu().numpy().astype(np.float32))
     has_cope = bool(config.get("cope"))
     print(json.dumps({"threads": args.threads, "times_s": times,
                       "best_s": min(times) if times else None,

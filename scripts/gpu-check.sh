@@ -3,7 +3,8 @@
 # from artifacts built beforehand on a build machine.
 #
 #   scripts/gpu-check.sh pack DIR [CHIP]   # on the build machine (after setup.sh)
-#   DIR/gpu-check.sh                       # on the GPU machine
+#   DIR/gpu-check.sh                       # on the GPU machine: numerics
+#   DIR/benchmarks/gpu_bench.py            # on the GPU machine: vs PyTorch CUDA
 #
 # `pack` compiles every e2e config for CUDA (default chip sm_90) with
 # infini-compile and copies them, the runtime-only infini-run and the
@@ -19,10 +20,15 @@ fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$2"
 chip="${3:-sm_90}"
-mkdir -p "$out/bin" "$out/artifacts" "$out/test"
+mkdir -p "$out/bin" "$out/artifacts" "$out/bench-artifacts" "$out/test"
 cp "$root/build/bin/infini-run" "$out/bin/"
 cp -r "$root/test/reference" "$root/test/e2e" "$out/test/"
+cp -r "$root/benchmarks" "$out/"
 rm -rf "$out/test/e2e/Output"
+for config in "$root"/benchmarks/configs/*.json; do
+  "$root/build/bin/infini-compile" "$config" --target=cuda --chip="$chip" \
+    -o "$out/bench-artifacts/$(basename "$config" .json).infini"
+done
 for config in "$root"/test/e2e/configs/*.json; do
   name="$(basename "$config" .json)"
   case "$name" in errors_*) continue ;; esac
