@@ -71,15 +71,22 @@ static bool usesDim(linalg::LinalgOp op, OpOperand &operand, unsigned dim) {
   return op.getMatchingIndexingMap(&operand).isFunctionOfDim(dim);
 }
 
+/// The trip count of each of `op`'s loops, as index values before `op`.
+static SmallVector<Value> loopSizes(IRRewriter &rewriter, linalg::LinalgOp op) {
+  SmallVector<Value> sizes;
+  for (Range range : op.createLoopRanges(rewriter, op.getLoc()))
+    sizes.push_back(
+        getValueOrCreateConstantIndexOp(rewriter, op.getLoc(), range.size));
+  return sizes;
+}
+
 static void tileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
                             TileDims dims, int64_t rowTile,
                             int64_t columnTile) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   unsigned numLoops = op.getNumLoops();
-  SmallVector<Value> sizes;
-  for (Range range : op.createLoopRanges(rewriter, loc))
-    sizes.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, range.size));
+  SmallVector<Value> sizes = loopSizes(rewriter, op);
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
   };
@@ -249,9 +256,7 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   unsigned numLoops = op.getNumLoops();
-  SmallVector<Value> sizes;
-  for (Range range : op.createLoopRanges(rewriter, loc))
-    sizes.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, range.size));
+  SmallVector<Value> sizes = loopSizes(rewriter, op);
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
   };
