@@ -32,6 +32,7 @@ infiniJitCompile(const rt::JitRequest &request, rt::JitResult &result) {
   CompileOptions options;
   options.vectorize = request.vectorize;
   options.fuseAttention = request.fuseAttention;
+  options.fuseSwiGLU = request.fuseSwiGLU;
   options.dumpDirectory = request.dumpDirectory;
   options.target = request.target;
   options.chip = request.chip;

@@ -262,6 +262,8 @@ llvm::Error infini::lowerToLLVMDialect(
   cpuOptions.vectorize = options.vectorize;
   cpuOptions.parallel = options.parallel;
   cpuOptions.fuseAttention = options.fuseAttention;
+  cpuOptions.fuseSwiGLU =
+      options.fuseSwiGLU && options.target == rt::Target::Cpu;
   GPUPipelineOptions gpuOptions;
   gpuOptions.chip = options.chip;
   gpuOptions.fuseAttention = options.fuseAttention;

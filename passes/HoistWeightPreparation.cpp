@@ -28,7 +28,7 @@ namespace {
 /// Ops that only rearrange or copy a weight: safe and worth running once.
 bool isWeightRearrangement(Operation *op) {
   return isa<linalg::TransposeOp, tensor::ExpandShapeOp,
-             tensor::CollapseShapeOp>(op);
+             tensor::CollapseShapeOp, tensor::InsertSliceOp>(op);
 }
 
 /// Operand-free producers a hoisted op may also use (its destination).

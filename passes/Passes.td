@@ -46,6 +46,24 @@ def FuseAttention : Pass<"infini-fuse-attention", "mlir::func::FuncOp"> {
   ];
 }
 
+def FuseSwiGLU : Pass<"infini-fuse-swiglu", "mlir::func::FuncOp"> {
+  let summary = "Compute SwiGLU's gate and up projections as one matrix product";
+  let description = [{
+    Rewrites `infini.swiglu` (with static weights of a multiple of 32
+    features) into one horizontal `linalg.contract` over both weights, packed
+    side by side into panels `[F/32, 2, D, 32]` (gate panel p next to up
+    panel p; weight-only work that `infini-hoist-weight-preparation` moves
+    into the prepare function), an epilogue computing `swish(gate) * up` from
+    the two halves of each panel pair, and the down projection reading that
+    result directly. Every register tile of the input then feeds both
+    projections.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect"
+  ];
+}
+
 def VectorizeContractions : Pass<"infini-vectorize-contractions", "mlir::func::FuncOp"> {
   let summary = "Tile matrix-product contractions into register tiles and vectorize them";
   let description = [{

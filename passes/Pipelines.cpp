@@ -33,6 +33,8 @@ void infini::buildInfiniToLinalgPipeline(OpPassManager &pm,
                                          const CPUPipelineOptions &options) {
   if (options.fuseAttention)
     addPasses(pm, "func.func(infini-fuse-attention)");
+  if (options.fuseSwiGLU)
+    addPasses(pm, "func.func(infini-fuse-swiglu)");
   // Residual additions are element-wise arith ops on tensors in the model.
   addPasses(pm,
             "infini-lower-to-linalg,func.func(convert-elementwise-to-linalg),"
@@ -193,6 +195,8 @@ void infini::buildInfiniToGPUPipeline(OpPassManager &pm,
                                       const GPUPipelineOptions &options) {
   CPUPipelineOptions linalgOptions;
   linalgOptions.fuseAttention = options.fuseAttention;
+  // The GPU's contraction tiling expects one column dimension.
+  linalgOptions.fuseSwiGLU = false;
   buildInfiniToLinalgPipeline(pm, linalgOptions);
   buildLinalgToGPUPipeline(pm, options);
   buildGPUToLLVMPipeline(pm, options);

@@ -36,6 +36,8 @@ static const Flag kFlags[] = {
      "Threads for the compiled CPU code (default: all cores)"},
     {"fuse-attention", FlagKind::Bool, nullptr,
      "Fused online-softmax attention over key tiles (default true)"},
+    {"fuse-swiglu", FlagKind::Bool, nullptr,
+     "SwiGLU's gate and up projections as one product (default false)"},
     {"vectorize", FlagKind::Bool, nullptr,
      "Tile and vectorize matrix products (default true)"},
     {"target", FlagKind::Choice, "cpu|cuda",
@@ -115,6 +117,8 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
         options.printTiming = enabled;
       else if (name == "fuse-attention")
         options.fuseAttention = enabled;
+      else if (name == "fuse-swiglu")
+        options.fuseSwiGLU = enabled;
       else if (name == "vectorize")
         options.vectorize = enabled;
       else

@@ -30,6 +30,7 @@ struct RunOptions {
   /// Compiler options, for .json and .mlir models only.
   std::string dumpDirectory;
   bool fuseAttention = true;
+  bool fuseSwiGLU = false;
   bool vectorize = true;
   Target target = Target::Cpu;
   std::string chip = "sm_80";

@@ -50,7 +50,12 @@ static cl::opt<std::string>
 static cl::opt<bool>
     fuseAttention("fuse-attention",
                   cl::desc("Fused online-softmax attention over key tiles"),
-                  cl::init(true), cl::cat(compileCategory));
+                  cl::init(false), cl::cat(compileCategory));
+
+static cl::opt<bool>
+    fuseSwiGLU("fuse-swiglu",
+               cl::desc("SwiGLU's gate and up projections as one product"),
+               cl::init(true), cl::cat(compileCategory));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
@@ -77,6 +82,7 @@ int main(int argc, char **argv) {
   options.chip = chip;
   options.cpu = cpu;
   options.compile.fuseAttention = fuseAttention;
+  options.compile.fuseSwiGLU = fuseSwiGLU;
   options.compile.dumpDirectory = dumpDirectory;
   if (llvm::Error error =
           infini::compileArtifact(**module, modelPath, options, outputPath)) {

@@ -4,7 +4,8 @@
 //   infini-run MODEL.json|MODEL.mlir|MODEL.infini --weights W.safetensors
 //              --input IN.npy --output OUT.npy [--state-in S.npz]
 //              [--state-out S.npz] [--dump-ir-dir DIR] [--time]
-//              [--num-threads N] [--fuse-attention=false] [--vectorize=false]
+//              [--num-threads N] [--fuse-attention=false]
+//              [--fuse-swiglu] [--vectorize=false]
 //
 // Binds the weights by name and streams the input through the model's step
 // segment by segment, carrying each layer's compressive memory from one
@@ -63,6 +64,7 @@ int main(int argc, char **argv) {
   request.modelPath = options.modelPath;
   request.dumpDirectory = options.dumpDirectory;
   request.fuseAttention = options.fuseAttention;
+  request.fuseSwiGLU = options.fuseSwiGLU;
   request.vectorize = options.vectorize;
   request.target = options.target;
   request.chip = options.chip;

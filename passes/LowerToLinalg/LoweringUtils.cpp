@@ -110,7 +110,33 @@ Value buildContraction(OpBuilder &b, Location loc, unsigned numLoops, Value lhs,
 
 /// Output columns per weight panel: one register tile's width (the default
 /// column tile of infini-vectorize-contractions).
-static constexpr int64_t kPanelWidth = 32;
+
+Value packWeightPanels(OpBuilder &b, Location loc, Value weight) {
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  Type elementType = weightType.getElementType();
+  int64_t panels = weightType.getDimSize(0) / kPanelWidth;
+  int64_t inFeatures = weightType.getDimSize(1);
+  auto splitType =
+      RankedTensorType::get({panels, kPanelWidth, inFeatures}, elementType);
+  Value split = tensor::ExpandShapeOp::create(
+      b, loc, splitType, weight, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+  return linalg::TransposeOp::create(
+             b, loc, split,
+             emptyTensor(b, loc,
+                         {b.getIndexAttr(panels), b.getIndexAttr(inFeatures),
+                          b.getIndexAttr(kPanelWidth)},
+                         elementType),
+             ArrayRef<int64_t>{0, 2, 1})
+      .getResult()[0];
+}
+
+Value swishTimes(OpBuilder &b, Location loc, Value gate, Value up,
+                 double beta) {
+  Value scaled = arith::MulFOp::create(
+      b, loc, gate, floatConstant(b, loc, gate.getType(), beta));
+  Value swish = arith::MulFOp::create(b, loc, gate, sigmoid(b, loc, scaled));
+  return arith::MulFOp::create(b, loc, swish, up);
+}
 
 Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight) {
   auto weightType = cast<RankedTensorType>(weight.getType());
@@ -135,23 +161,8 @@ Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight) {
     return buildContraction(b, loc, 4, x, {0, 1, 3}, transposed, {3, 2}, init,
                             {0, 1, 2});
   }
-  // Packed panels [O/32, I, 32]: a register tile's 32 columns of the weight
-  // are then one contiguous stream over the reduction, as in a BLAS packed
-  // panel, instead of 128-byte pieces 4*O bytes apart.
   int64_t panels = outFeatures / kPanelWidth;
-  auto splitType =
-      RankedTensorType::get({panels, kPanelWidth, inFeatures}, elementType);
-  Value split = tensor::ExpandShapeOp::create(
-      b, loc, splitType, weight, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
-  Value packed =
-      linalg::TransposeOp::create(
-          b, loc, split,
-          emptyTensor(b, loc,
-                      {b.getIndexAttr(panels), b.getIndexAttr(inFeatures),
-                       b.getIndexAttr(kPanelWidth)},
-                      elementType),
-          ArrayRef<int64_t>{0, 2, 1})
-          .getResult()[0];
+  Value packed = packWeightPanels(b, loc, weight);
   Value init = filledTensor(b, loc,
                             {xSizes[0], xSizes[1], b.getIndexAttr(panels),
                              b.getIndexAttr(kPanelWidth)},

@@ -78,8 +78,23 @@ mlir::Value buildContraction(mlir::OpBuilder &b, mlir::Location loc,
                              llvm::ArrayRef<unsigned> rhsDims, mlir::Value init,
                              llvm::ArrayRef<unsigned> outDims);
 
+/// Output columns per packed weight panel: one register tile's width.
+constexpr int64_t kPanelWidth = 32;
+
+/// An `[O, I]` weight (O a multiple of kPanelWidth) packed into panels
+/// `[O/32, I, 32]`: a register tile's 32 columns of the weight are then one
+/// contiguous stream over the reduction, as in a BLAS packed panel, instead
+/// of 128-byte pieces 4*O bytes apart.
+mlir::Value packWeightPanels(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::Value weight);
+
+/// swish_beta(gate) * up = gate * sigmoid(beta * gate) * up.
+mlir::Value swishTimes(mlir::OpBuilder &b, mlir::Location loc, mlir::Value gate,
+                       mlir::Value up, double beta);
+
 /// `y[b, t, o] = sum_i x[b, t, i] * w[o, i]` (an nn.Linear projection). The
-/// weight is transposed once so the contraction reads it row by row.
+/// weight is packed into panels (or, for other widths, transposed) so the
+/// contraction's output-column loop reads it contiguously.
 mlir::Value buildLinear(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                         mlir::Value weight);
 

@@ -83,18 +83,14 @@ struct LowerSwiGLU : OpRewritePattern<SwiGLUOp> {
     Value gate = buildLinear(rewriter, loc, op.getInput(), op.getGateWeight());
     Value up = buildLinear(rewriter, loc, op.getInput(), op.getUpWeight());
     auto gateType = cast<RankedTensorType>(gate.getType());
-    Type elementType = gateType.getElementType();
     double beta = op.getBeta().convertToDouble();
     AffineMap identity = rewriter.getMultiDimIdentityMap(3);
     Value activated = buildElementwise(
         rewriter, loc, {gate, up}, {identity, identity},
-        emptyTensor(rewriter, loc, sizesOf(rewriter, loc, gate), elementType),
+        emptyTensor(rewriter, loc, sizesOf(rewriter, loc, gate),
+                    gateType.getElementType()),
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value scaled = arith::MulFOp::create(
-              b, l, args[0], floatConstant(b, l, elementType, beta));
-          Value swish =
-              arith::MulFOp::create(b, l, args[0], sigmoid(b, l, scaled));
-          return arith::MulFOp::create(b, l, swish, args[1]);
+          return swishTimes(b, l, args[0], args[1], beta);
         });
     rewriter.replaceOp(
         op, buildLinear(rewriter, loc, activated, op.getDownWeight()));

@@ -15,12 +15,12 @@ std::string errorOf(const std::vector<std::string> &args) {
 } // namespace
 
 TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
-  StatusOr<RunOptions> options =
-      parseRunOptions({"model.infini", "--weights", "w.safetensors",
-                       "--input=in.npy", "-output=out.npy", "--state-in",
-                       "s0.npz", "--state-out=s1.npz", "--dump-ir-dir=ir",
-                       "--time", "--num-threads=3", "--fuse-attention=false",
-                       "--vectorize=0", "--target=cuda", "--chip", "sm_90"});
+  StatusOr<RunOptions> options = parseRunOptions(
+      {"model.infini", "--weights", "w.safetensors", "--input=in.npy",
+       "-output=out.npy", "--state-in", "s0.npz", "--state-out=s1.npz",
+       "--dump-ir-dir=ir", "--time", "--num-threads=3",
+       "--fuse-attention=false", "--fuse-swiglu", "--vectorize=0",
+       "--target=cuda", "--chip", "sm_90"});
   ASSERT_TRUE(options) << options.status().message();
   EXPECT_EQ(options->modelPath, "model.infini");
   EXPECT_EQ(options->weightsPath, "w.safetensors");
@@ -32,6 +32,7 @@ TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
   EXPECT_TRUE(options->printTiming);
   EXPECT_EQ(options->threadCount, 3u);
   EXPECT_FALSE(options->fuseAttention);
+  EXPECT_TRUE(options->fuseSwiGLU);
   EXPECT_FALSE(options->vectorize);
   EXPECT_EQ(options->target, Target::Cuda);
   EXPECT_EQ(options->chip, "sm_90");
@@ -42,6 +43,7 @@ TEST(RunOptionsTest, Defaults) {
       {"m.json", "--weights=w", "--input=i.npy", "--output=o.npy"});
   ASSERT_TRUE(options);
   EXPECT_TRUE(options->fuseAttention);
+  EXPECT_FALSE(options->fuseSwiGLU);
   EXPECT_TRUE(options->vectorize);
   EXPECT_FALSE(options->printTiming);
   EXPECT_EQ(options->threadCount, 0u);
