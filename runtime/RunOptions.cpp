@@ -116,11 +116,11 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
       if (name == "time")
         options.printTiming = enabled;
       else if (name == "fuse-attention")
-        options.fuseAttention = enabled;
+        options.model.fuseAttention = enabled;
       else if (name == "fuse-swiglu")
-        options.fuseSwiGLU = enabled;
+        options.model.fuseSwiGLU = enabled;
       else if (name == "vectorize")
-        options.vectorize = enabled;
+        options.model.vectorize = enabled;
       else
         options.showHelp = enabled;
       continue;
@@ -142,9 +142,9 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
       options.threadCount = unsigned(count);
     } else if (flag->kind == FlagKind::Choice) {
       if (value == "cpu")
-        options.target = Target::Cpu;
+        options.model.target = Target::Cpu;
       else if (value == "cuda")
-        options.target = Target::Cuda;
+        options.model.target = Target::Cuda;
       else
         return Status::error(where + " expects cpu or cuda, got '" + value +
                              "'");
@@ -162,9 +162,9 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
     } else if (name == "state-out") {
       options.stateOutPath = value;
     } else if (name == "dump-ir-dir") {
-      options.dumpDirectory = value;
+      options.model.dumpDirectory = value;
     } else if (name == "chip") {
-      options.chip = value;
+      options.model.chip = value;
     }
   }
   if (options.showHelp)
@@ -175,7 +175,7 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
             ? "expected a model (.json, .mlir or .infini); see --help"
             : "expected one model, got '" + positional[0] + "' and '" +
                   positional[1] + "'");
-  options.modelPath = positional[0];
+  options.model.modelPath = positional[0];
   for (auto [path, flag] : {std::pair{&options.weightsPath, "--weights"},
                             std::pair{&options.inputPath, "--input"},
                             std::pair{&options.outputPath, "--output"}})

@@ -10,8 +10,8 @@
 #ifndef INFINI_RUNTIME_RUNOPTIONS_H
 #define INFINI_RUNTIME_RUNOPTIONS_H
 
+#include "runtime/ModelLoader.h"
 #include "runtime/Status.h"
-#include "runtime/StepFunction.h"
 
 #include <string>
 #include <vector>
@@ -20,20 +20,14 @@ namespace infini::rt {
 
 /// Everything infini-run is asked to do.
 struct RunOptions {
-  /// MODEL.json, MODEL.mlir or MODEL.infini.
-  std::string modelPath;
+  /// The model (MODEL.json, MODEL.mlir or MODEL.infini) and, for .json and
+  /// .mlir models, how to compile it.
+  JitRequest model;
   std::string weightsPath;
   std::string inputPath;
   std::string outputPath;
   std::string stateInPath;
   std::string stateOutPath;
-  /// Compiler options, for .json and .mlir models only.
-  std::string dumpDirectory;
-  bool fuseAttention = true;
-  bool fuseSwiGLU = false;
-  bool vectorize = true;
-  Target target = Target::Cpu;
-  std::string chip = "sm_80";
   /// Print compile and run times.
   bool printTiming = false;
   /// Threads of the compiled CPU code; 0 means all cores.

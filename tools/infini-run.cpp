@@ -60,15 +60,7 @@ int main(int argc, char **argv) {
   // Read by the OpenMP runtime when the first parallel block starts.
   if (options.threadCount > 0)
     setenv("OMP_NUM_THREADS", std::to_string(options.threadCount).c_str(), 1);
-  JitRequest request;
-  request.modelPath = options.modelPath;
-  request.dumpDirectory = options.dumpDirectory;
-  request.fuseAttention = options.fuseAttention;
-  request.fuseSwiGLU = options.fuseSwiGLU;
-  request.vectorize = options.vectorize;
-  request.target = options.target;
-  request.chip = options.chip;
-  StatusOr<LoadedStep> loaded = loadStep(request);
+  StatusOr<LoadedStep> loaded = loadStep(options.model);
   if (!loaded)
     return fail(loaded.status().message());
 

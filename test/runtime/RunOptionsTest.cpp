@@ -22,32 +22,32 @@ TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
        "--fuse-attention=false", "--fuse-swiglu", "--vectorize=0",
        "--target=cuda", "--chip", "sm_90"});
   ASSERT_TRUE(options) << options.status().message();
-  EXPECT_EQ(options->modelPath, "model.infini");
+  EXPECT_EQ(options->model.modelPath, "model.infini");
   EXPECT_EQ(options->weightsPath, "w.safetensors");
   EXPECT_EQ(options->inputPath, "in.npy");
   EXPECT_EQ(options->outputPath, "out.npy");
   EXPECT_EQ(options->stateInPath, "s0.npz");
   EXPECT_EQ(options->stateOutPath, "s1.npz");
-  EXPECT_EQ(options->dumpDirectory, "ir");
+  EXPECT_EQ(options->model.dumpDirectory, "ir");
   EXPECT_TRUE(options->printTiming);
   EXPECT_EQ(options->threadCount, 3u);
-  EXPECT_FALSE(options->fuseAttention);
-  EXPECT_TRUE(options->fuseSwiGLU);
-  EXPECT_FALSE(options->vectorize);
-  EXPECT_EQ(options->target, Target::Cuda);
-  EXPECT_EQ(options->chip, "sm_90");
+  EXPECT_FALSE(options->model.fuseAttention);
+  EXPECT_TRUE(options->model.fuseSwiGLU);
+  EXPECT_FALSE(options->model.vectorize);
+  EXPECT_EQ(options->model.target, Target::Cuda);
+  EXPECT_EQ(options->model.chip, "sm_90");
 }
 
 TEST(RunOptionsTest, Defaults) {
   StatusOr<RunOptions> options = parseRunOptions(
       {"m.json", "--weights=w", "--input=i.npy", "--output=o.npy"});
   ASSERT_TRUE(options);
-  EXPECT_TRUE(options->fuseAttention);
-  EXPECT_FALSE(options->fuseSwiGLU);
-  EXPECT_TRUE(options->vectorize);
+  EXPECT_TRUE(options->model.fuseAttention);
+  EXPECT_FALSE(options->model.fuseSwiGLU);
+  EXPECT_TRUE(options->model.vectorize);
   EXPECT_FALSE(options->printTiming);
   EXPECT_EQ(options->threadCount, 0u);
-  EXPECT_EQ(options->target, Target::Cpu);
+  EXPECT_EQ(options->model.target, Target::Cpu);
   EXPECT_TRUE(options->stateInPath.empty());
 }
 
