@@ -31,9 +31,8 @@ struct CompileOptions {
   bool vectorize = true;
   /// Fused online-softmax attention (`fuse-attention` option).
   bool fuseAttention = true;
-  /// SwiGLU's gate and up projections as one product (`fuse-swiglu`; CPU;
-  /// off by default: 5% slower than three products with today's tiling).
-  bool fuseSwiGLU = false;
+  /// SwiGLU's gate and up projections as one product (`fuse-swiglu`; CPU).
+  bool fuseSwiGLU = true;
   /// Run blocks of matrix products on OpenMP threads (`parallel` option).
   bool parallel = true;
   /// When set, the IR of every stage is written into this folder.

@@ -69,7 +69,9 @@ def VectorizeContractions : Pass<"infini-vectorize-contractions", "mlir::func::F
   let description = [{
     With `parallel-rows` set, each contraction is first tiled into an
     `scf.forall` over blocks of the output (batch by 1, `parallel-rows` x
-    `parallel-columns`), the unit of work of one thread. Then it tiles
+    `parallel-columns`), the unit of work of one thread; a `linalg.fill`
+    producing the output is fused into the blocks, so each zeroes its own
+    tile and a fill shared by several contractions costs no copies. Then it tiles
     every `linalg` contraction (batch dimensions by 1, the output rows
     and columns into a register tile, the reduction by `reduction-tile`) and
     vectorizes each tile into a `vector.contract`, which later lowers to

@@ -107,13 +107,28 @@ struct VectorizeContractionsPass
       blockOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
       blockOptions.setTileSizes(
           getAsIndexOpFoldResult(&getContext(), blockSizes));
+      // The zero fill of the output moves into the blocks: each block zeroes
+      // its own tile while it is about to be used, and a fill that CSE shared
+      // between contractions no longer needs a copy per contraction.
+      scf::SCFTileAndFuseOptions fuseOptions;
+      fuseOptions.setTilingOptions(blockOptions);
+      fuseOptions.setFusionControlFn(
+          [](tensor::ExtractSliceOp, OpResult producer, bool)
+              -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+            if (isa<linalg::FillOp>(producer.getOwner()))
+              return scf::SCFTileAndFuseOptions::ControlFnResult{};
+            return std::nullopt;
+          });
       rewriter.setInsertionPoint(op);
-      FailureOr<scf::SCFTilingResult> blocked = scf::tileUsingSCF(
-          rewriter, cast<TilingInterface>(op.getOperation()), blockOptions);
+      FailureOr<scf::SCFTileAndFuseResult> blocked =
+          scf::tileConsumerAndFuseProducersUsingSCF(
+              rewriter, cast<TilingInterface>(op.getOperation()), fuseOptions);
       if (failed(blocked))
         return op.emitError("failed to tile contraction into parallel blocks");
-      rewriter.replaceOp(op, blocked->replacements);
-      target = blocked->tiledOps.back();
+      for (OpResult result : op->getResults())
+        rewriter.replaceAllUsesWith(result, blocked->replacements[result]);
+      rewriter.eraseOp(op);
+      target = blocked->tiledAndFusedOps.front();
       ranges = cast<linalg::LinalgOp>(target).getStaticLoopRanges();
     }
 

@@ -24,7 +24,7 @@ struct JitRequest {
   /// When not empty, the IR of every stage is written here.
   std::string dumpDirectory;
   bool fuseAttention = true;
-  bool fuseSwiGLU = false;
+  bool fuseSwiGLU = true;
   bool vectorize = true;
   Target target = Target::Cpu;
   std::string chip = "sm_80";

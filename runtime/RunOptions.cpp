@@ -37,7 +37,7 @@ static const Flag kFlags[] = {
     {"fuse-attention", FlagKind::Bool, nullptr,
      "Fused online-softmax attention over key tiles (default true)"},
     {"fuse-swiglu", FlagKind::Bool, nullptr,
-     "SwiGLU's gate and up projections as one product (default false)"},
+     "SwiGLU's gate and up projections as one product (default true)"},
     {"vectorize", FlagKind::Bool, nullptr,
      "Tile and vectorize matrix products (default true)"},
     {"target", FlagKind::Choice, "cpu|cuda",

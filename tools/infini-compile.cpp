@@ -50,7 +50,7 @@ static cl::opt<std::string>
 static cl::opt<bool>
     fuseAttention("fuse-attention",
                   cl::desc("Fused online-softmax attention over key tiles"),
-                  cl::init(false), cl::cat(compileCategory));
+                  cl::init(true), cl::cat(compileCategory));
 
 static cl::opt<bool>
     fuseSwiGLU("fuse-swiglu",

@@ -43,3 +43,31 @@ func.func @nested(%x: tensor<1x32x8xf32>, %w: tensor<8x96xf32>,
   }
   return %r : tensor<1x32x96xf32>
 }
+
+// A zero fill of the output moves into the blocks: each block fills its own
+// tile, so a fill shared by two contractions (as CSE leaves it) needs no
+// copy when the two are bufferized.
+// (The whole-tensor fill is left for canonicalization to remove.)
+// CHECK-LABEL: func.func @shared_fill
+// CHECK: %[[EMPTY:.+]] = tensor.empty
+// CHECK: scf.forall {{.+}} shared_outs(%[[OUT:.+]] = %[[EMPTY]])
+// CHECK:   %[[TILE:.+]] = tensor.extract_slice %[[OUT]]
+// CHECK:   linalg.fill ins(%{{.+}} : f32) outs(%[[TILE]] : tensor<1x16x32xf32>)
+// CHECK: scf.forall {{.+}} shared_outs(%[[OUT2:.+]] = %[[EMPTY]])
+// CHECK:   %[[TILE2:.+]] = tensor.extract_slice %[[OUT2]]
+// CHECK:   linalg.fill ins(%{{.+}} : f32) outs(%[[TILE2]] : tensor<1x16x32xf32>)
+func.func @shared_fill(%x: tensor<?x32x8xf32>, %w: tensor<8x96xf32>)
+    -> (tensor<?x32x96xf32>, tensor<?x32x96xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %b = tensor.dim %x, %c0 : tensor<?x32x8xf32>
+  %empty = tensor.empty(%b) : tensor<?x32x96xf32>
+  %filled = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x32x96xf32>) -> tensor<?x32x96xf32>
+  %0 = linalg.contract indexing_maps = [#x, #wt, #y]
+      ins(%x, %w : tensor<?x32x8xf32>, tensor<8x96xf32>)
+      outs(%filled : tensor<?x32x96xf32>) -> tensor<?x32x96xf32>
+  %1 = linalg.contract indexing_maps = [#x, #wt, #y]
+      ins(%x, %w : tensor<?x32x8xf32>, tensor<8x96xf32>)
+      outs(%filled : tensor<?x32x96xf32>) -> tensor<?x32x96xf32>
+  return %0, %1 : tensor<?x32x96xf32>, tensor<?x32x96xf32>
+}
