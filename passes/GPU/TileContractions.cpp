@@ -80,6 +80,31 @@ static SmallVector<Value> loopSizes(IRRewriter &rewriter, linalg::LinalgOp op) {
   return sizes;
 }
 
+/// The parallel loop over the tiles of a contraction: every loop of `sizes`
+/// but m, n and k (their dimensions returned in `outer`), then `rowTiles`
+/// and `columnTiles` (columns innermost, the fastest across threads). The
+/// insertion point is left inside its body.
+static scf::ParallelOp buildTileGrid(IRRewriter &rewriter, Location loc,
+                                     TileDims dims, ArrayRef<Value> sizes,
+                                     Value rowTiles, Value columnTiles,
+                                     SmallVector<unsigned> &outer) {
+  for (unsigned d = 0; d < sizes.size(); ++d)
+    if (d != dims.m && d != dims.n && d != dims.k)
+      outer.push_back(d);
+  SmallVector<Value> upper;
+  for (unsigned d : outer)
+    upper.push_back(sizes[d]);
+  upper.push_back(rowTiles);
+  upper.push_back(columnTiles);
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  auto loop = scf::ParallelOp::create(
+      rewriter, loc, SmallVector<Value>(upper.size(), zero), upper,
+      SmallVector<Value>(upper.size(), one));
+  rewriter.setInsertionPoint(loop.getBody()->getTerminator());
+  return loop;
+}
+
 static void tileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
                             TileDims dims, int64_t rowTile,
                             int64_t columnTile) {
@@ -101,21 +126,9 @@ static void tileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   Value columnTiles = rewriter.createOrFold<arith::CeilDivUIOp>(
       loc, sizes[dims.n], index(columnTile));
 
-  // Loop dimensions: every parallel one but m and n, then row and column
-  // tiles (columns innermost, the fastest across threads).
   SmallVector<unsigned> outer;
-  for (unsigned d = 0; d < numLoops; ++d)
-    if (d != dims.m && d != dims.n && d != dims.k)
-      outer.push_back(d);
-  SmallVector<Value> upper;
-  for (unsigned d : outer)
-    upper.push_back(sizes[d]);
-  upper.push_back(rowTiles);
-  upper.push_back(columnTiles);
-  auto loop = scf::ParallelOp::create(
-      rewriter, loc, SmallVector<Value>(upper.size(), zero), upper,
-      SmallVector<Value>(upper.size(), one));
-  rewriter.setInsertionPoint(loop.getBody()->getTerminator());
+  scf::ParallelOp loop =
+      buildTileGrid(rewriter, loc, dims, sizes, rowTiles, columnTiles, outer);
   SmallVector<Value> ivs = loop.getInductionVars();
 
   // Rows and columns of the tile, and their clamped (always valid) forms.
@@ -267,20 +280,12 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   Value lastDepth = arith::SubIOp::create(rewriter, loc, depthK, one);
 
   SmallVector<unsigned> outer;
-  for (unsigned d = 0; d < numLoops; ++d)
-    if (d != dims.m && d != dims.n && d != dims.k)
-      outer.push_back(d);
-  SmallVector<Value> upper;
-  for (unsigned d : outer)
-    upper.push_back(sizes[d]);
-  upper.push_back(
-      rewriter.createOrFold<arith::CeilDivUIOp>(loc, rowsM, index(blockRows)));
-  upper.push_back(rewriter.createOrFold<arith::CeilDivUIOp>(
-      loc, columnsN, index(blockColumns)));
-  auto blocks = scf::ParallelOp::create(
-      rewriter, loc, SmallVector<Value>(upper.size(), zero), upper,
-      SmallVector<Value>(upper.size(), one));
-  rewriter.setInsertionPoint(blocks.getBody()->getTerminator());
+  scf::ParallelOp blocks = buildTileGrid(
+      rewriter, loc, dims, sizes,
+      rewriter.createOrFold<arith::CeilDivUIOp>(loc, rowsM, index(blockRows)),
+      rewriter.createOrFold<arith::CeilDivUIOp>(loc, columnsN,
+                                                index(blockColumns)),
+      outer);
   SmallVector<Value> blockIvs = blocks.getInductionVars();
   Value rowBase = arith::MulIOp::create(rewriter, loc, blockIvs[outer.size()],
                                         index(blockRows));
