@@ -214,14 +214,6 @@ llvm::Error infini::compileArtifact(ModuleOp module, llvm::StringRef modelPath,
       return makeError(modelPath + ": " + llvm::toString(wrapper.takeError()));
     *symbol = *wrapper;
   }
-  // Only the packed entry points are exported. Everything else binds inside
-  // the library: exported, `step` would lose to libc's regex function
-  // `step` when the loader resolves the library's own calls.
-  for (llvm::GlobalValue &global : llvmModule->global_values())
-    if (!global.isDeclaration() && !global.getName().starts_with("llvm.") &&
-        global.getName() != lowered->stepSymbol &&
-        global.getName() != lowered->prepareSymbol)
-      global.setLinkage(llvm::GlobalValue::InternalLinkage);
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
   if (llvm::Error error = optimizeLLVMModule(*llvmModule, machine->get(),
                                              compileOptions.dumpDirectory))

@@ -6,6 +6,7 @@
 #include "compiler/InitAll.h"
 #include "dialect/InfiniOps.h"
 #include "passes/Passes.h"
+#include "runtime/support/CodegenSupport.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -404,6 +405,14 @@ infini::createHostTargetMachine(llvm::StringRef cpu, bool positionIndependent) {
 llvm::Error infini::optimizeLLVMModule(llvm::Module &llvmModule,
                                        llvm::TargetMachine *machine,
                                        llvm::StringRef dumpDirectory) {
+  // The JIT and the artifacts optimize the same module: only the packed
+  // entry points stay exported. In a shared library, an exported `step`
+  // would lose to libc's regex function `step` when the loader binds the
+  // library's own calls.
+  for (llvm::GlobalValue &global : llvmModule.global_values())
+    if (!global.isDeclaration() && !global.getName().starts_with("llvm.") &&
+        !global.getName().starts_with("_mlir_"))
+      global.setLinkage(llvm::GlobalValue::InternalLinkage);
   // -O2: the loops are already tiled and vectorized; -O3's extra unrolling
   // doubled JIT time without making the step faster.
   auto optimize =
@@ -444,14 +453,27 @@ infini::compileModel(ModuleOp module, llvm::StringRef filename,
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  llvm::StringRef sharedLibraries[] = {INFINI_C_RUNNER_UTILS,
-                                       INFINI_OPENMP_RUNTIME};
+  llvm::StringRef sharedLibraries[] = {INFINI_OPENMP_RUNTIME};
   engineOptions.sharedLibPaths = sharedLibraries;
   auto engine =
       ExecutionEngine::create(module, engineOptions, std::move(*targetMachine));
   if (!engine)
     return makeError(filename + ": JIT compilation failed: " +
                      llvm::toString(engine.takeError()));
+  // The same support code as an artifact's (runtime/support).
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    auto bind = [&](llvm::StringRef name, auto *function) {
+      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(function),
+                                 llvm::JITSymbolFlags::Exported};
+    };
+    bind("memrefCopy", &memrefCopy);
+    bind("_mlir_memref_to_llvm_alloc", &_mlir_memref_to_llvm_alloc);
+    bind("_mlir_memref_to_llvm_aligned_alloc",
+         &_mlir_memref_to_llvm_aligned_alloc);
+    bind("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
+    return symbols;
+  });
   auto invoke = (*engine)->lookupPacked(lowered->stepSymbol);
   if (!invoke)
     return makeError(filename + ": JIT compilation failed: " +

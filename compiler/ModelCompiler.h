@@ -86,8 +86,10 @@ llvm::Expected<LoweredStep> lowerStep(mlir::ModuleOp module,
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createHostTargetMachine(llvm::StringRef cpu, bool positionIndependent);
 
-/// Runs LLVM's -O2 pipeline for `machine` on `llvmModule`, then writes it to
-/// `dumpDirectory`/4-optimized.ll when a directory is given.
+/// Gives every definition of `llvmModule` except its entry points (the
+/// packed `_mlir_*` wrappers) internal linkage, then runs LLVM's -O2 pipeline
+/// for `machine` on it and writes it to `dumpDirectory`/4-optimized.ll when a
+/// directory is given.
 llvm::Error optimizeLLVMModule(llvm::Module &llvmModule,
                                llvm::TargetMachine *machine,
                                llvm::StringRef dumpDirectory);

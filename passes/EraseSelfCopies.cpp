@@ -2,7 +2,7 @@
 //
 // Bufferizing a tile loop's tensor.insert_slice into the buffer its tile was
 // extracted from leaves `memref.copy %a, %a` behind, once per tile. The copy
-// does nothing, but it stays a call of MLIR's strided `memrefCopy` unless it
+// does nothing, but it stays a call of the strided `memrefCopy` unless it
 // is erased.
 //
 //===----------------------------------------------------------------------===//

@@ -78,8 +78,9 @@ void infini::buildLoopsToLLVMPipeline(OpPassManager &pm,
             "canonicalize,"
             "expand-strided-metadata,lower-affine,"
             "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
-            "finalize-memref-to-llvm,convert-math-to-llvm,"
-            "convert-math-to-libm,convert-arith-to-llvm,convert-index-to-llvm,"
+            "finalize-memref-to-llvm{use-generic-functions=1},"
+            "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+            "convert-index-to-llvm,"
             "convert-func-to-llvm,convert-cf-to-llvm,convert-openmp-to-llvm,"
             "convert-ub-to-llvm,reconcile-unrealized-casts,canonicalize,cse");
 }

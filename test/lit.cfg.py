@@ -46,14 +46,16 @@ config.substitutions.append(
 
 # Numerical tests of the GPU mapping without a GPU compile models to shared
 # libraries with mlir-translate, llc and the system C compiler; the CPU
-# pipeline's code needs MLIR's runner utilities (memrefCopy) and OpenMP.
+# pipeline's code needs infini's codegen support library (strided copies,
+# temporary buffers) and OpenMP.
 import shutil
 if shutil.which("cc"):
     config.available_features.add("cc")
 llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 config.substitutions.append(
     ("%mlir_runtime_libs",
-     "-L{0} -lmlir_c_runner_utils -lomp -Wl,-rpath,{0}".format(llvm_lib_dir)))
+     "{0} -L{1} -lomp -Wl,-rpath,{1}".format(config.codegen_support_library,
+                                            llvm_lib_dir)))
 
 # Tests that run CUDA artifacts need a CUDA driver and a device.
 def _cuda_device_present():

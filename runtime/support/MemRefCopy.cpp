@@ -2,13 +2,14 @@
 //
 // Lowered `memref.copy` between non-contiguous memrefs calls
 // `memrefCopy(elementSize, source, destination)` with unranked descriptors.
-// The JIT takes it from MLIR's C runner utilities; an artifact cannot depend
-// on MLIR, so infini-compile links this implementation into every host
-// library instead (hidden: it resolves inside the library only).
+// An artifact cannot depend on MLIR's C runner utilities, so infini-compile
+// links this implementation into every host library (hidden: it resolves
+// inside the library only), and the JIT binds its code to it too.
 //
 //===----------------------------------------------------------------------===//
 
-#include <cstdint>
+#include "runtime/support/CodegenSupport.h"
+
 #include <cstring>
 
 namespace {
@@ -33,9 +34,10 @@ RankedView viewOf(const UnrankedDescriptor &memref, int64_t elementSize) {
 }
 } // namespace
 
-extern "C" __attribute__((visibility("hidden"))) void
-memrefCopy(int64_t elementSize, UnrankedDescriptor *source,
-           UnrankedDescriptor *destination) {
+void memrefCopy(int64_t elementSize, void *sourceMemref,
+                void *destinationMemref) {
+  auto *source = static_cast<UnrankedDescriptor *>(sourceMemref);
+  auto *destination = static_cast<UnrankedDescriptor *>(destinationMemref);
   int64_t rank = source->rank;
   RankedView from = viewOf(*source, elementSize);
   RankedView to = viewOf(*destination, elementSize);
