@@ -33,6 +33,7 @@ infiniJitCompile(const rt::JitRequest &request, rt::JitResult &result) {
   options.vectorize = request.vectorize;
   options.fuseAttention = request.fuseAttention;
   options.fuseSwiGLU = request.fuseSwiGLU;
+  options.fuseRope = request.fuseRope;
   options.dumpDirectory = request.dumpDirectory;
   options.target = request.target;
   options.chip = request.chip;

@@ -265,6 +265,7 @@ llvm::Error infini::lowerToLLVMDialect(
   cpuOptions.fuseAttention = options.fuseAttention;
   cpuOptions.fuseSwiGLU =
       options.fuseSwiGLU && options.target == rt::Target::Cpu;
+  cpuOptions.fuseRope = options.fuseRope && options.target == rt::Target::Cpu;
   GPUPipelineOptions gpuOptions;
   gpuOptions.chip = options.chip;
   gpuOptions.fuseAttention = options.fuseAttention;

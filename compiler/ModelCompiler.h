@@ -33,6 +33,8 @@ struct CompileOptions {
   bool fuseAttention = true;
   /// SwiGLU's gate and up projections as one product (`fuse-swiglu`; CPU).
   bool fuseSwiGLU = true;
+  /// RoPE in the Q/K projections' epilogue (`fuse-rope`; CPU).
+  bool fuseRope = true;
   /// Run blocks of matrix products on OpenMP threads (`parallel` option).
   bool parallel = true;
   /// When set, the IR of every stage is written into this folder.

@@ -40,6 +40,8 @@ void populateFuseAttentionPatterns(mlir::RewritePatternSet &patterns,
                                    int64_t blockSize);
 /// SwiGLU's gate and up projections as one horizontal product.
 void populateFuseSwiGLUPatterns(mlir::RewritePatternSet &patterns);
+/// RoPE applied in the epilogue of the projection producing its heads.
+void populateFuseRopePatterns(mlir::RewritePatternSet &patterns);
 /// All the per-op-family lowerings (not the fusions).
 void populateLowerToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
@@ -61,6 +63,11 @@ struct CPUPipelineOptions
       *this, "fuse-swiglu",
       llvm::cl::desc("Gate and up projections as one product "
                      "(infini-fuse-swiglu)"),
+      llvm::cl::init(true)};
+  Option<bool> fuseRope{
+      *this, "fuse-rope",
+      llvm::cl::desc(
+          "RoPE in the Q/K projections' epilogue (infini-fuse-rope)"),
       llvm::cl::init(true)};
 };
 

@@ -64,6 +64,39 @@ def FuseSwiGLU : Pass<"infini-fuse-swiglu", "mlir::func::FuncOp"> {
   ];
 }
 
+def FuseRope : Pass<"infini-fuse-rope", "mlir::func::FuncOp"> {
+  let summary = "Apply RoPE in the epilogue of the projection producing its heads";
+  let description = [{
+    Rewrites `infini.rope(infini.split_heads(infini.linear(x, W)))` (static
+    weight and heads, full rotation) into one `linalg.contract` over `W`'s
+    rows reordered into `[H, 2, D, rotary_dim / 2]` (both members of every
+    rotated pair side by side; weight-only work that
+    `infini-hoist-weight-preparation` moves into the prepare function) and
+    one epilogue that rotates each pair from the product and writes the heads
+    in `[B, H, T, Dh]` order. The projection is never written and read back
+    just to be rotated, and the partner gather disappears. When the unrotated
+    heads have other users (Infini-attention's memory without
+    `memory_uses_rope`), the epilogue writes them as a second result.
+    Partial rotation (`rotary_dim < head_dim`) stays unfused.
+
+    Example (half-split, 2 heads of 4 features):
+
+    ```mlir
+    %p = infini.linear %x, %w : tensor<?x8x16xf32>, tensor<8x16xf32> -> tensor<?x8x8xf32>
+    %h = infini.split_heads %p : tensor<?x8x8xf32> -> tensor<?x2x8x4xf32>
+    %r = infini.rope %h at %offset : tensor<?x2x8x4xf32>
+    ```
+
+    becomes a contraction into `tensor<?x8x2x2x2xf32>` (b, t, head, member,
+    pair) and a `linalg.generic` yielding `tensor<?x2x8x2x2xf32>` (b, head, t,
+    member, pair), collapsed to `tensor<?x2x8x4xf32>`.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect"
+  ];
+}
+
 def VectorizeContractions : Pass<"infini-vectorize-contractions", "mlir::func::FuncOp"> {
   let summary = "Tile matrix-product contractions into register tiles and vectorize them";
   let description = [{

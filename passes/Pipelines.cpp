@@ -35,6 +35,8 @@ void infini::buildInfiniToLinalgPipeline(OpPassManager &pm,
     addPasses(pm, "func.func(infini-fuse-attention)");
   if (options.fuseSwiGLU)
     addPasses(pm, "func.func(infini-fuse-swiglu)");
+  if (options.fuseRope)
+    addPasses(pm, "func.func(infini-fuse-rope)");
   // Residual additions are element-wise arith ops on tensors in the model.
   addPasses(pm,
             "infini-lower-to-linalg,func.func(convert-elementwise-to-linalg),"
@@ -198,6 +200,7 @@ void infini::buildInfiniToGPUPipeline(OpPassManager &pm,
   linalgOptions.fuseAttention = options.fuseAttention;
   // The GPU's contraction tiling expects one column dimension.
   linalgOptions.fuseSwiGLU = false;
+  linalgOptions.fuseRope = false;
   buildInfiniToLinalgPipeline(pm, linalgOptions);
   buildLinalgToGPUPipeline(pm, options);
   buildGPUToLLVMPipeline(pm, options);

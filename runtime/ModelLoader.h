@@ -25,6 +25,7 @@ struct JitRequest {
   std::string dumpDirectory;
   bool fuseAttention = true;
   bool fuseSwiGLU = true;
+  bool fuseRope = true;
   bool vectorize = true;
   Target target = Target::Cpu;
   std::string chip = "sm_80";

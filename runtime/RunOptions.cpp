@@ -38,6 +38,8 @@ static const Flag kFlags[] = {
      "Fused online-softmax attention over key tiles (default true)"},
     {"fuse-swiglu", FlagKind::Bool, nullptr,
      "SwiGLU's gate and up projections as one product (default true)"},
+    {"fuse-rope", FlagKind::Bool, nullptr,
+     "RoPE in the Q/K projections' epilogue (default true)"},
     {"vectorize", FlagKind::Bool, nullptr,
      "Tile and vectorize matrix products (default true)"},
     {"target", FlagKind::Choice, "cpu|cuda",
@@ -119,6 +121,8 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
         options.model.fuseAttention = enabled;
       else if (name == "fuse-swiglu")
         options.model.fuseSwiGLU = enabled;
+      else if (name == "fuse-rope")
+        options.model.fuseRope = enabled;
       else if (name == "vectorize")
         options.model.vectorize = enabled;
       else

@@ -57,6 +57,10 @@ static cl::opt<bool>
                cl::desc("SwiGLU's gate and up projections as one product"),
                cl::init(true), cl::cat(compileCategory));
 
+static cl::opt<bool> fuseRope("fuse-rope",
+                              cl::desc("RoPE in the Q/K projections' epilogue"),
+                              cl::init(true), cl::cat(compileCategory));
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   cl::HideUnrelatedOptions(compileCategory);
@@ -83,6 +87,7 @@ int main(int argc, char **argv) {
   options.cpu = cpu;
   options.compile.fuseAttention = fuseAttention;
   options.compile.fuseSwiGLU = fuseSwiGLU;
+  options.compile.fuseRope = fuseRope;
   options.compile.dumpDirectory = dumpDirectory;
   if (llvm::Error error =
           infini::compileArtifact(**module, modelPath, options, outputPath)) {

@@ -5,7 +5,7 @@
 //              --input IN.npy --output OUT.npy [--state-in S.npz]
 //              [--state-out S.npz] [--dump-ir-dir DIR] [--time]
 //              [--num-threads N] [--fuse-attention=false]
-//              [--fuse-swiglu=false] [--vectorize=false]
+//              [--fuse-swiglu=false] [--fuse-rope=false] [--vectorize=false]
 //
 // Binds the weights by name and streams the input through the model's step
 // segment by segment, carrying each layer's compressive memory from one

@@ -14,6 +14,10 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/PatternMatch.h"
 
+namespace infini {
+class RopeOp;
+} // namespace infini
+
 namespace infini::lowering {
 
 using BodyBuilder = llvm::function_ref<mlir::Value(
@@ -114,6 +118,13 @@ mlir::Value eluPlusOne(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 mlir::Value interpolateCopeBias(mlir::OpBuilder &b, mlir::Location loc,
                                 mlir::Value z, mlir::ValueRange leadingIndices,
                                 mlir::Value position, int64_t positions);
+
+/// RoPE's `[tokens, rotary_dim / 2]` tables of cos and sin of the angles
+/// `(offset + t) / scaling_factor * theta^(-2i / rotary_dim)`, evaluated in
+/// f64 (positions reach the millions) and stored as `elementType`.
+std::pair<mlir::Value, mlir::Value>
+buildRopeAngleTables(mlir::OpBuilder &b, mlir::Location loc, RopeOp op,
+                     mlir::OpFoldResult tokens, mlir::Type elementType);
 
 } // namespace infini::lowering
 

@@ -34,9 +34,8 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     int64_t pairs = rotaryDim / 2;
     SmallVector<OpFoldResult> sizes = sizesOf(rewriter, loc, input);
 
-    Value cosTable, sinTable;
-    std::tie(cosTable, sinTable) =
-        buildAngleTables(rewriter, loc, op, sizes[2], pairs, elementType);
+    auto [cosTable, sinTable] =
+        buildRopeAngleTables(rewriter, loc, op, sizes[2], elementType);
 
     bool halfSplit = op.getLayout() == RopeLayout::HalfSplit;
     Value result = buildElementwise(
@@ -89,50 +88,6 @@ struct LowerRope : OpRewritePattern<RopeOp> {
         });
     rewriter.replaceOp(op, result);
     return success();
-  }
-
-  /// cos and sin of `(offset + t) / factor * theta^(-2i / rotary_dim)` for
-  /// t < tokens, i < pairs, evaluated in f64 and stored as `elementType`.
-  static std::pair<Value, Value>
-  buildAngleTables(OpBuilder &b, Location loc, RopeOp op, OpFoldResult tokens,
-                   int64_t pairs, Type elementType) {
-    Type f64 = b.getF64Type();
-    double theta = op.getTheta().convertToDouble();
-    double factor = op.getScalingFactor().convertToDouble();
-    double rotaryDim = static_cast<double>(op.getRotaryDimOrDefault());
-    SmallVector<OpFoldResult> sizes = {tokens, b.getIndexAttr(pairs)};
-    Value cosInit = emptyTensor(b, loc, sizes, elementType);
-    Value sinInit = emptyTensor(b, loc, sizes, elementType);
-    Value offset = op.getOffset();
-    AffineMap identity = b.getMultiDimIdentityMap(2);
-    auto generic = linalg::GenericOp::create(
-        b, loc, TypeRange{cosInit.getType(), sinInit.getType()}, ValueRange{},
-        ValueRange{cosInit, sinInit}, ArrayRef<AffineMap>{identity, identity},
-        SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-        [&](OpBuilder &nb, Location l, ValueRange) {
-          Value token = arith::IndexCastOp::create(
-              nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, 0));
-          Value position = arith::SIToFPOp::create(
-              nb, l, f64, arith::AddIOp::create(nb, l, offset, token));
-          Value pair = arith::UIToFPOp::create(
-              nb, l, f64,
-              arith::IndexCastUIOp::create(nb, l, nb.getI64Type(),
-                                           linalg::IndexOp::create(nb, l, 1)));
-          // theta^(-2i/r) = exp(-2i/r * ln(theta)).
-          Value exponent = arith::MulFOp::create(
-              nb, l, pair,
-              floatConstant(nb, l, f64, -2.0 * std::log(theta) / rotaryDim));
-          Value frequency = math::ExpOp::create(nb, l, exponent);
-          Value scaled = arith::DivFOp::create(
-              nb, l, position, floatConstant(nb, l, f64, factor));
-          Value angle = arith::MulFOp::create(nb, l, scaled, frequency);
-          Value cosine = arith::TruncFOp::create(
-              nb, l, elementType, math::CosOp::create(nb, l, angle));
-          Value sine = arith::TruncFOp::create(
-              nb, l, elementType, math::SinOp::create(nb, l, angle));
-          linalg::YieldOp::create(nb, l, ValueRange{cosine, sine});
-        });
-    return {generic.getResult(0), generic.getResult(1)};
   }
 };
 

@@ -19,8 +19,8 @@ TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
       {"model.infini", "--weights", "w.safetensors", "--input=in.npy",
        "-output=out.npy", "--state-in", "s0.npz", "--state-out=s1.npz",
        "--dump-ir-dir=ir", "--time", "--num-threads=3",
-       "--fuse-attention=false", "--fuse-swiglu=false", "--vectorize=0",
-       "--target=cuda", "--chip", "sm_90"});
+       "--fuse-attention=false", "--fuse-swiglu=false", "--fuse-rope=0",
+       "--vectorize=0", "--target=cuda", "--chip", "sm_90"});
   ASSERT_TRUE(options) << options.status().message();
   EXPECT_EQ(options->model.modelPath, "model.infini");
   EXPECT_EQ(options->weightsPath, "w.safetensors");
@@ -33,6 +33,7 @@ TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
   EXPECT_EQ(options->threadCount, 3u);
   EXPECT_FALSE(options->model.fuseAttention);
   EXPECT_FALSE(options->model.fuseSwiGLU);
+  EXPECT_FALSE(options->model.fuseRope);
   EXPECT_FALSE(options->model.vectorize);
   EXPECT_EQ(options->model.target, Target::Cuda);
   EXPECT_EQ(options->model.chip, "sm_90");
@@ -44,6 +45,7 @@ TEST(RunOptionsTest, Defaults) {
   ASSERT_TRUE(options);
   EXPECT_TRUE(options->model.fuseAttention);
   EXPECT_TRUE(options->model.fuseSwiGLU);
+  EXPECT_TRUE(options->model.fuseRope);
   EXPECT_TRUE(options->model.vectorize);
   EXPECT_FALSE(options->printTiming);
   EXPECT_EQ(options->threadCount, 0u);
