@@ -9,9 +9,12 @@
 // the product then writes the rotated heads:
 //   out[b, h, t, s, i] = mine * cos[t, i] + sign[s] * partner * sin[t, i],
 // with mine = product[b, t, h, s, i], partner = product[b, t, h, 1 - s, i]
-// and sign = (-1, +1): `(a cos - b sin, b cos + a sin)`. When the unrotated
-// heads are also used (Infini-attention's memory reads keys and queries
-// without RoPE unless memory_uses_rope), the same epilogue writes them too.
+// and sign = (-1, +1): `(a cos - b sin, b cos + a sin)`. The same epilogue
+// serves every other user of the heads: the unrotated heads as a second
+// result, and for Infini-attention's memory (which reads keys and queries
+// without RoPE unless memory_uses_rope) their feature map elu(x) + 1, with
+// the memory op lowered on it here, so the memory update and retrieval make
+// no pass of their own over K and Q to map them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +37,31 @@ using namespace infini::lowering;
 
 namespace {
 
+/// One result of the epilogue: rotated or unrotated heads, or their feature
+/// map s(x) = elu(x) + 1 (0 past `validLength` when set) for a memory op.
+struct EpilogueOutput {
+  bool rotated;
+  bool mapped;
+  Value validLength;
+  bool operator==(const EpilogueOutput &other) const {
+    return rotated == other.rotated && mapped == other.mapped &&
+           validLength == other.validLength;
+  }
+};
+
+/// What `use` of the rotated (or unrotated) heads reads: the queries of a
+/// memory read and the keys of a memory write read their feature map.
+EpilogueOutput outputForUse(OpOperand &use, bool rotated) {
+  Operation *user = use.getOwner();
+  if (auto retrieve = dyn_cast<MemoryRetrieveOp>(user))
+    if (use.get() == retrieve.getQuery())
+      return {rotated, true, Value()};
+  if (auto update = dyn_cast<MemoryUpdateOp>(user))
+    if (use.get() == update.getKey() && use.get() != update.getValue())
+      return {rotated, true, update.getValidLength()};
+  return {rotated, false, Value()};
+}
+
 struct FuseRopeIntoProjection : OpRewritePattern<RopeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -55,6 +83,24 @@ struct FuseRopeIntoProjection : OpRewritePattern<RopeOp> {
     if (op.getRotaryDimOrDefault() != headDim)
       return rewriter.notifyMatchFailure(
           op, "partial rotation stays unfused (rotary_dim < head_dim)");
+
+    // The epilogue replaces the rope op where it stands: every other user
+    // of the heads, and every valid length it masks with, must be placed
+    // accordingly.
+    auto after = [&](Operation *user) {
+      return user->getBlock() == op->getBlock() && op->isBeforeInBlock(user);
+    };
+    for (Value heads : {op.getResult(), split.getResult()})
+      for (Operation *user : heads.getUsers())
+        if (user != op.getOperation() && !after(user))
+          return rewriter.notifyMatchFailure(op, "a user precedes the rope");
+    for (Operation *user : split->getUsers())
+      if (auto update = dyn_cast<MemoryUpdateOp>(user))
+        if (Operation *def = update.getValidLength()
+                                 ? update.getValidLength().getDefiningOp()
+                                 : nullptr;
+            def && !def->isBeforeInBlock(op))
+          return rewriter.notifyMatchFailure(op, "valid length defined late");
 
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
@@ -121,11 +167,28 @@ struct FuseRopeIntoProjection : OpRewritePattern<RopeOp> {
       outSizes.append({index(2), index(pairs)});
     else
       outSizes.append({index(pairs), index(2)});
-    // split_heads' other users read the unrotated heads.
-    bool keepUnrotated = !split->hasOneUse();
-    SmallVector<Value> inits = {
-        emptyTensor(rewriter, loc, outSizes, elementType)};
-    if (keepUnrotated)
+    // What the epilogue writes, from the uses of the rotated and unrotated
+    // heads: the heads themselves for plain users, their feature map for
+    // memory reads and writes.
+    SmallVector<EpilogueOutput> outputs;
+    auto outputFor = [&](EpilogueOutput wanted) -> unsigned {
+      auto *found = llvm::find(outputs, wanted);
+      if (found == outputs.end())
+        found = outputs.insert(outputs.end(), wanted);
+      return found - outputs.begin();
+    };
+    SmallVector<std::pair<OpOperand *, unsigned>> uses;
+    for (auto [value, rotated] :
+         {std::pair<Value, bool>(op.getResult(), true),
+          std::pair<Value, bool>(split.getResult(), false)})
+      for (OpOperand &use : value.getUses())
+        if (use.getOwner() != op.getOperation())
+          uses.push_back({&use, outputFor(outputForUse(use, rotated))});
+    if (outputs.empty())
+      return rewriter.notifyMatchFailure(op, "the heads are unused");
+
+    SmallVector<Value> inits;
+    for (size_t k = 0; k < outputs.size(); ++k)
       inits.push_back(emptyTensor(rewriter, loc, outSizes, elementType));
     SmallVector<AffineMap> maps = {map({b, t, h, s, i}),
                                    map({b, t, h, 1 - s, i}), map({t, i}),
@@ -141,20 +204,41 @@ struct FuseRopeIntoProjection : OpRewritePattern<RopeOp> {
               nb, l, args[4], arith::MulFOp::create(nb, l, partner, args[3]));
           Value rotated = arith::AddFOp::create(
               nb, l, arith::MulFOp::create(nb, l, mine, args[2]), sineTerm);
-          SmallVector<Value> results = {rotated};
-          if (keepUnrotated)
-            results.push_back(mine);
+          SmallVector<Value> results;
+          for (const EpilogueOutput &output : outputs) {
+            Value heads = output.rotated ? rotated : mine;
+            if (output.mapped)
+              heads = maskedFeatureMap(nb, l, heads,
+                                       linalg::IndexOp::create(nb, l, 2),
+                                       output.validLength);
+            results.push_back(heads);
+          }
           linalg::YieldOp::create(nb, l, results);
         });
 
-    auto asHeads = [&](Value value) -> Value {
-      return tensor::CollapseShapeOp::create(
-          rewriter, loc, headsType, value,
-          ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
-    };
-    if (keepUnrotated)
-      rewriter.replaceAllUsesExcept(split, asHeads(epilogue.getResult(1)), op);
-    rewriter.replaceOp(op, asHeads(epilogue.getResult(0)));
+    SmallVector<Value> results;
+    for (Value result : epilogue.getResults())
+      results.push_back(tensor::CollapseShapeOp::create(
+          rewriter, loc, headsType, result,
+          ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}));
+    for (auto [use, output] : uses) {
+      Operation *user = use->getOwner();
+      if (!outputs[output].mapped) {
+        rewriter.modifyOpInPlace(user, [&] { use->set(results[output]); });
+        continue;
+      }
+      rewriter.setInsertionPoint(user);
+      if (auto retrieve = dyn_cast<MemoryRetrieveOp>(user)) {
+        rewriter.replaceOp(
+            retrieve, lowerMemoryRetrieve(rewriter, retrieve, results[output]));
+      } else {
+        auto update = cast<MemoryUpdateOp>(user);
+        auto [memory, norm] =
+            lowerMemoryUpdate(rewriter, update, results[output]);
+        rewriter.replaceOp(update, ValueRange{memory, norm});
+      }
+    }
+    rewriter.eraseOp(op);
     return success();
   }
 };

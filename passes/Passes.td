@@ -74,9 +74,13 @@ def FuseRope : Pass<"infini-fuse-rope", "mlir::func::FuncOp"> {
     `infini-hoist-weight-preparation` moves into the prepare function) and
     one epilogue that rotates each pair from the product and writes the heads
     in `[B, H, T, Dh]` order. The projection is never written and read back
-    just to be rotated, and the partner gather disappears. When the unrotated
-    heads have other users (Infini-attention's memory without
-    `memory_uses_rope`), the epilogue writes them as a second result.
+    just to be rotated, and the partner gather disappears. Users of the
+    heads are served from the same epilogue: plain users of the unrotated
+    heads get them as another result; Infini-attention's memory (the queries
+    of `infini.memory_retrieve`, the keys of `infini.memory_update`, rotated
+    or not per `memory_uses_rope`) gets their feature map `elu(x) + 1`, zero
+    past the update's valid length, and the memory op is lowered on it right
+    there, so the memory makes no pass of its own over the keys and queries.
     Partial rotation (`rotary_dim < head_dim`) stays unfused.
 
     Example (half-split, 2 heads of 4 features):

@@ -15,6 +15,8 @@
 #include "mlir/IR/PatternMatch.h"
 
 namespace infini {
+class MemoryRetrieveOp;
+class MemoryUpdateOp;
 class RopeOp;
 } // namespace infini
 
@@ -125,6 +127,22 @@ mlir::Value interpolateCopeBias(mlir::OpBuilder &b, mlir::Location loc,
 std::pair<mlir::Value, mlir::Value>
 buildRopeAngleTables(mlir::OpBuilder &b, mlir::Location loc, RopeOp op,
                      mlir::OpFoldResult tokens, mlir::Type elementType);
+
+/// Infini-attention's feature map s(x) = elu(x) + 1 of one element, or 0
+/// when `validLength` is given and the element's `token` (an index) is not
+/// below it (padding past a segment's valid tokens writes nothing).
+mlir::Value maskedFeatureMap(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::Value x, mlir::Value token,
+                             mlir::Value validLength);
+
+/// The lowering of `op` given its mapped queries s(query).
+mlir::Value lowerMemoryRetrieve(mlir::OpBuilder &b, MemoryRetrieveOp op,
+                                mlir::Value mappedQuery);
+
+/// The lowering of `op` (new memory, new norm) given its mapped keys s(key),
+/// already 0 past the valid length.
+std::pair<mlir::Value, mlir::Value>
+lowerMemoryUpdate(mlir::OpBuilder &b, MemoryUpdateOp op, mlir::Value mappedKey);
 
 } // namespace infini::lowering
 

@@ -17,26 +17,29 @@ using namespace mlir;
 using namespace infini;
 using namespace infini::lowering;
 
+Value infini::lowering::maskedFeatureMap(OpBuilder &b, Location loc, Value x,
+                                         Value token, Value validLength) {
+  Value mapped = eluPlusOne(b, loc, x);
+  if (!validLength)
+    return mapped;
+  Value token64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), token);
+  Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                      token64, validLength);
+  return arith::SelectOp::create(b, loc, valid, mapped,
+                                 floatConstant(b, loc, x.getType(), 0.0));
+}
+
 namespace {
 
-/// s(x) = elu(x) + 1 of a [B, H, T, Dh] tensor. With `validLength`, tokens
-/// t >= validLength map to 0 so they contribute nothing to an update.
+/// s(x) of a [B, H, T, Dh] tensor, 0 for tokens t >= validLength if given.
 Value buildFeatureMap(OpBuilder &b, Location loc, Value x, Value validLength) {
   auto type = cast<RankedTensorType>(x.getType());
-  Type elementType = type.getElementType();
   return buildElementwise(
       b, loc, x, {b.getMultiDimIdentityMap(4)},
-      emptyTensor(b, loc, sizesOf(b, loc, x), elementType),
+      emptyTensor(b, loc, sizesOf(b, loc, x), type.getElementType()),
       [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
-        Value mapped = eluPlusOne(nb, l, args[0]);
-        if (!validLength)
-          return mapped;
-        Value token = arith::IndexCastOp::create(
-            nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, 2));
-        Value valid = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
-                                            token, validLength);
-        return arith::SelectOp::create(nb, l, valid, mapped,
-                                       floatConstant(nb, l, elementType, 0.0));
+        return maskedFeatureMap(nb, l, args[0],
+                                linalg::IndexOp::create(nb, l, 2), validLength);
       });
 }
 
@@ -72,11 +75,9 @@ struct LowerMemoryRetrieve : OpRewritePattern<MemoryRetrieveOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MemoryRetrieveOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value sq = buildFeatureMap(rewriter, loc, op.getQuery(), Value());
-    rewriter.replaceOp(op, buildMemoryRead(rewriter, loc, sq, op.getMemory(),
-                                           op.getNorm(),
-                                           op.getEps().convertToDouble()));
+    Value mapped =
+        buildFeatureMap(rewriter, op.getLoc(), op.getQuery(), Value());
+    rewriter.replaceOp(op, lowerMemoryRetrieve(rewriter, op, mapped));
     return success();
   }
 };
@@ -85,33 +86,10 @@ struct LowerMemoryUpdate : OpRewritePattern<MemoryUpdateOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MemoryUpdateOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value sk = buildFeatureMap(rewriter, loc, op.getKey(), op.getValidLength());
-    Value written = op.getValue();
-    if (op.getMode() == MemoryUpdateMode::Delta) {
-      // Only what memory does not already retrieve for a key is written.
-      Value retrieved =
-          buildMemoryRead(rewriter, loc, sk, op.getMemory(), op.getNorm(),
-                          op.getEps().convertToDouble());
-      AffineMap identity = rewriter.getMultiDimIdentityMap(4);
-      written = buildElementwise(
-          rewriter, loc, {written, retrieved}, {identity, identity},
-          emptyTensor(rewriter, loc, sizesOf(rewriter, loc, written),
-                      op.getValue().getType().getElementType()),
-          [](OpBuilder &b, Location l, ValueRange args) -> Value {
-            return arith::SubFOp::create(b, l, args[0], args[1]);
-          });
-    }
-    // Loops (b, h, d, e, t): M[b,h,d,e] += sum_t sk[b,h,t,d] w[b,h,t,e].
-    Value newMemory =
-        buildContraction(rewriter, loc, 5, sk, {0, 1, 4, 2}, written,
-                         {0, 1, 4, 3}, op.getMemory(), {0, 1, 2, 3});
-    // Loops (b, h, d, t): z[b,h,d] += sum_t sk[b,h,t,d].
-    Value newNorm = buildReduction(
-        rewriter, loc, 4, sk, {projection(getContext(), 4, {0, 1, 3, 2})},
-        op.getNorm(), projection(getContext(), 4, {0, 1, 2}),
-        [](OpBuilder &, Location, ValueRange args) { return args[0]; });
-    rewriter.replaceOp(op, {newMemory, newNorm});
+    Value mapped = buildFeatureMap(rewriter, op.getLoc(), op.getKey(),
+                                   op.getValidLength());
+    auto [memory, norm] = lowerMemoryUpdate(rewriter, op, mapped);
+    rewriter.replaceOp(op, ValueRange{memory, norm});
     return success();
   }
 };
@@ -142,6 +120,44 @@ struct LowerMemoryGate : OpRewritePattern<MemoryGateOp> {
 };
 
 } // namespace
+
+Value infini::lowering::lowerMemoryRetrieve(OpBuilder &b, MemoryRetrieveOp op,
+                                            Value mappedQuery) {
+  return buildMemoryRead(b, op.getLoc(), mappedQuery, op.getMemory(),
+                         op.getNorm(), op.getEps().convertToDouble());
+}
+
+std::pair<Value, Value> infini::lowering::lowerMemoryUpdate(OpBuilder &b,
+                                                            MemoryUpdateOp op,
+                                                            Value mappedKey) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = b.getContext();
+  Value written = op.getValue();
+  if (op.getMode() == MemoryUpdateMode::Delta) {
+    // Only what memory does not already retrieve for a key is written.
+    Value retrieved =
+        buildMemoryRead(b, loc, mappedKey, op.getMemory(), op.getNorm(),
+                        op.getEps().convertToDouble());
+    AffineMap identity = b.getMultiDimIdentityMap(4);
+    written = buildElementwise(
+        b, loc, {written, retrieved}, {identity, identity},
+        emptyTensor(b, loc, sizesOf(b, loc, written),
+                    op.getValue().getType().getElementType()),
+        [](OpBuilder &nb, Location l, ValueRange args) -> Value {
+          return arith::SubFOp::create(nb, l, args[0], args[1]);
+        });
+  }
+  // Loops (b, h, d, e, t): M[b,h,d,e] += sum_t sk[b,h,t,d] w[b,h,t,e].
+  Value newMemory =
+      buildContraction(b, loc, 5, mappedKey, {0, 1, 4, 2}, written,
+                       {0, 1, 4, 3}, op.getMemory(), {0, 1, 2, 3});
+  // Loops (b, h, d, t): z[b,h,d] += sum_t sk[b,h,t,d].
+  Value newNorm = buildReduction(
+      b, loc, 4, mappedKey, {projection(ctx, 4, {0, 1, 3, 2})}, op.getNorm(),
+      projection(ctx, 4, {0, 1, 2}),
+      [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+  return {newMemory, newNorm};
+}
 
 void infini::populateLowerMemoryPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerMemoryRetrieve, LowerMemoryUpdate, LowerMemoryGate>(

@@ -62,6 +62,64 @@ func.func @interleaved(%x: tensor<?x8x16xf32>, %w: tensor<8x16xf32>, %pos: i64)
   return %r : tensor<?x2x8x4xf32>
 }
 
+// Keys whose unrotated heads feed a delta-rule memory write: the epilogue
+// writes their feature map s(k) = elu(k) + 1, 0 past the valid length,
+// instead of the heads, and the update is lowered on it (no pass of its own
+// over the keys to map them).
+// CHECK-LABEL: func.func @memory
+// CHECK-SAME: %[[VALID:[^:]+]]: i64, %[[MEM:[^:]+]]: tensor<?x2x4x4xf32>, %[[NORM:[^:]+]]: tensor<?x2x4xf32>
+// CHECK-NOT: infini.
+// CHECK: math.sin
+// CHECK: %[[KHEADS:.+]]:2 = linalg.generic
+// CHECK: ^bb0(%[[KM:[^:]+]]: f32,
+// CHECK: %[[KROT:.+]] = arith.addf
+// CHECK: %[[TOKEN:.+]] = linalg.index 2 : index
+// CHECK: math.exp
+// CHECK: %[[MAPPED:.+]] = arith.select
+// CHECK: %[[TOKEN64:.+]] = arith.index_cast %[[TOKEN]] : index to i64
+// CHECK: %[[INSIDE:.+]] = arith.cmpi slt, %[[TOKEN64]], %[[VALID]] : i64
+// CHECK: %[[MASKED:.+]] = arith.select %[[INSIDE]], %[[MAPPED]], %{{.+}} : f32
+// CHECK: linalg.yield %[[KROT]], %[[MASKED]] : f32, f32
+// CHECK-DAG: %[[KROTATED:.+]] = tensor.collapse_shape %[[KHEADS]]#0
+// CHECK-DAG: %[[SK:.+]] = tensor.collapse_shape %[[KHEADS]]#1
+// CHECK: linalg.contract {{.+}} ins(%[[SK]], %[[MEM]] :
+// CHECK: linalg.contract {{.+}} ins(%[[SK]], %[[NORM]] :
+// CHECK: %[[NEWMEM:.+]] = linalg.contract {{.+}} ins(%[[SK]], %{{.+}} : {{.+}}) outs(%[[MEM]] :
+// CHECK: %[[NEWNORM:.+]] = linalg.generic {{.+}} ins(%[[SK]] : {{.+}}) outs(%[[NORM]] :
+// CHECK: return %[[KROTATED]], %[[NEWMEM]], %[[NEWNORM]]
+func.func @memory(%x: tensor<?x8x16xf32>, %wk: tensor<8x16xf32>, %v: tensor<?x2x8x4xf32>,
+                  %pos: i64, %valid: i64, %m: tensor<?x2x4x4xf32>, %z: tensor<?x2x4xf32>)
+    -> (tensor<?x2x8x4xf32>, tensor<?x2x4x4xf32>, tensor<?x2x4xf32>) {
+  %p = infini.linear %x, %wk : tensor<?x8x16xf32>, tensor<8x16xf32> -> tensor<?x8x8xf32>
+  %k = infini.split_heads %p : tensor<?x8x8xf32> -> tensor<?x2x8x4xf32>
+  %r = infini.rope %k at %pos : tensor<?x2x8x4xf32>
+  %m2, %z2 = infini.memory_update %k, %v, %m, %z valid %valid {mode = #infini.memory_update<delta>}
+      : tensor<?x2x8x4xf32>, tensor<?x2x4x4xf32>, tensor<?x2x4xf32>
+  return %r, %m2, %z2 : tensor<?x2x8x4xf32>, tensor<?x2x4x4xf32>, tensor<?x2x4xf32>
+}
+
+// Queries read by memory after rotation (memory_uses_rope): the epilogue
+// writes the map of the rotated heads, unmasked, next to the heads.
+// CHECK-LABEL: func.func @rotated_query
+// CHECK: math.sin
+// CHECK: %[[QHEADS:.+]]:2 = linalg.generic
+// CHECK: %[[QROT:.+]] = arith.addf
+// CHECK: arith.cmpf ogt, %[[QROT]]
+// CHECK-NOT: linalg.index
+// CHECK: %[[QMAPPED:.+]] = arith.select
+// CHECK: linalg.yield %[[QROT]], %[[QMAPPED]] : f32, f32
+// CHECK: %[[SQ:.+]] = tensor.collapse_shape %[[QHEADS]]#1
+// CHECK: linalg.contract {{.+}} ins(%[[SQ]],
+func.func @rotated_query(%x: tensor<?x8x16xf32>, %wq: tensor<8x16xf32>, %pos: i64,
+                         %m: tensor<?x2x4x4xf32>, %z: tensor<?x2x4xf32>)
+    -> (tensor<?x2x8x4xf32>, tensor<?x2x8x4xf32>) {
+  %p = infini.linear %x, %wq : tensor<?x8x16xf32>, tensor<8x16xf32> -> tensor<?x8x8xf32>
+  %q = infini.split_heads %p : tensor<?x8x8xf32> -> tensor<?x2x8x4xf32>
+  %r = infini.rope %q at %pos : tensor<?x2x8x4xf32>
+  %a = infini.memory_retrieve %r, %m, %z : tensor<?x2x8x4xf32>, tensor<?x2x4x4xf32>, tensor<?x2x4xf32>
+  return %r, %a : tensor<?x2x8x4xf32>, tensor<?x2x8x4xf32>
+}
+
 // Partial rotation is left to the plain lowering.
 // CHECK-LABEL: func.func @partial
 // CHECK: infini.linear

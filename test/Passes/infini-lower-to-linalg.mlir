@@ -284,8 +284,8 @@ func.func @memory_update_linear(%k: tensor<?x2x4x8xf32>, %v: tensor<?x2x4x8xf32>
 // CHECK-SAME: (%[[K:[^:]+]]: tensor<?x2x4x8xf32>, %[[V:[^:]+]]: tensor<?x2x4x8xf32>, %[[M:[^:]+]]: tensor<?x2x8x8xf32>, %[[Z:[^:]+]]: tensor<?x2x8xf32>, %[[N:[^:]+]]: i64)
 // Tokens at or past the valid length map to 0: they write nothing.
 // CHECK: %[[SK:.+]] = linalg.generic {{.*}} ins(%[[K]] :
-// CHECK: %[[MAPPED:.+]] = arith.select %{{.+}}, %{{.+}}, %{{.+}} : f32
 // CHECK: %[[T:.+]] = linalg.index 2 : index
+// CHECK: %[[MAPPED:.+]] = arith.select %{{.+}}, %{{.+}}, %{{.+}} : f32
 // CHECK: %[[TI:.+]] = arith.index_cast %[[T]] : index to i64
 // CHECK: %[[VALID:.+]] = arith.cmpi slt, %[[TI]], %[[N]] : i64
 // CHECK: %[[MASKED:.+]] = arith.select %[[VALID]], %[[MAPPED]], %{{.+}} : f32
