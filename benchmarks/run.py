@@ -137,10 +137,37 @@ def run_cmd(cmd, env=None, timeout=3600):
     return proc.stdout
 
 
+# OpenBLAS picks its kernels for the CPU when it loads, unless OPENBLAS_CORETYPE
+# names some. An environment that pins an older core (this project's machines set
+# OPENBLAS_CORETYPE=Haswell: AVX2 kernels on an AVX-512 CPU, at half the speed)
+# would handicap both yardsticks that use OpenBLAS: the sgemm limit and PyTorch,
+# whose matrix products call it. The peers therefore run with OpenBLAS's own choice
+# unless --openblas-coretype names one.
+OPENBLAS_CORETYPE = None  # set by main(): None = OpenBLAS's own choice
+
+
+def openblas_corename(coretype):
+    """The core OpenBLAS uses with OPENBLAS_CORETYPE=coretype (None: unset), read in
+    a child process (the choice is made when the library loads), or None."""
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    code = ("import ctypes; f = ctypes.CDLL('libopenblas.so.0').openblas_get_corename; "
+            "f.restype = ctypes.c_char_p; print(f().decode())")
+    try:
+        return run_cmd([sys.executable, "-c", code], env=env).strip()
+    except (RuntimeError, OSError):
+        return None
+
+
 def thread_env(n):
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(n)
+    env.pop("OPENBLAS_CORETYPE", None)
+    if OPENBLAS_CORETYPE:
+        env["OPENBLAS_CORETYPE"] = OPENBLAS_CORETYPE
     return env
 
 
@@ -537,6 +564,10 @@ def main(argv=None):
     p.add_argument("--no-iree-install", action="store_true",
                    help="do not pip-install IREE when the venv lacks it")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--openblas-coretype",
+                   help="OPENBLAS_CORETYPE for the OpenBLAS sgemm limit and PyTorch "
+                        "(default: OpenBLAS's own choice for the CPU, whatever the "
+                        "environment says)")
     args = p.parse_args(argv)
 
     names = (args.models.split(",") if args.models
@@ -561,6 +592,19 @@ def main(argv=None):
             ["dpkg-query", "-W", "-f=${Version}", "libopenblas0-pthread"]).strip()
     except (RuntimeError, OSError):
         meta["openblas"] = "OpenBLAS"
+    global OPENBLAS_CORETYPE
+    OPENBLAS_CORETYPE = args.openblas_coretype
+    core = openblas_corename(OPENBLAS_CORETYPE)
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    if core:
+        meta["openblas"] += (f" ({core} kernels, "
+                             + ("--openblas-coretype" if OPENBLAS_CORETYPE else
+                                "its own choice for this CPU")
+                             + (f"; the environment's OPENBLAS_CORETYPE={pinned} is not used"
+                                if pinned and not OPENBLAS_CORETYPE else "") + ")")
+        log(f"OpenBLAS (sgemm and PyTorch): {core} kernels"
+            + (f" (the environment's OPENBLAS_CORETYPE={pinned} is dropped)"
+               if pinned and not OPENBLAS_CORETYPE else ""))
 
     infini_threads = THREADS if infini_has_threads(args.infini_run) else (None,)
     meta["infini_threads"] = infini_threads != (None,)
