@@ -124,6 +124,36 @@ def gemm_shapes(c, tokens):
     return shapes
 
 
+def ffn_block_mlir(c, tokens):
+    """Layer 0's FFN block (RMSNorm, SwiGLU, residual add) as an infini model: the
+    model's matrix-product-bound part, timed on its own against OpenBLAS on the same
+    shapes."""
+    T, D, F = min(c["segment_len"], tokens), c["hidden_size"], c["intermediate_size"]
+    x, wn = f"tensor<?x{T}x{D}xf32>", f"tensor<{D}xf32>"
+    wgu, wd = f"tensor<{F}x{D}xf32>", f"tensor<{D}x{F}xf32>"
+    weight = 'infini.weight = "layers.0.{}"'
+    return "\n".join([
+        f"func.func @step(%x: {x} {{infini.input}}, %pos: i64 {{infini.position}},",
+        "    %valid: i64 {infini.valid_length},",
+        f"    %wn: {wn} {{{weight.format('ffn_norm.weight')}}},",
+        f"    %wg: {wgu} {{{weight.format('ffn.gate_proj.weight')}}},",
+        f"    %wu: {wgu} {{{weight.format('ffn.up_proj.weight')}}},",
+        f"    %wd: {wd} {{{weight.format('ffn.down_proj.weight')}}})",
+        f"    -> ({x} {{infini.output}}) {{",
+        f"  %h = infini.rmsnorm %x, %wn {{eps = {float(c['norm_eps']):.9e} : f64}} : {x}, {wn}",
+        f"  %f = infini.swiglu %h, %wg, %wu, %wd {{beta = {float(c['swish_beta']):.9e} : f64}}"
+        f" : {x}, {wgu}, {wgu}, {wd}",
+        f"  %y = arith.addf %x, %f : {x}",
+        f"  return %y : {x}",
+        "}", ""])
+
+
+def ffn_shapes(c, tokens):
+    """The FFN's (M, N, K) -> count per layer, as in gemm_shapes."""
+    T, D, F = min(c["segment_len"], tokens), c["hidden_size"], c["intermediate_size"]
+    return {(T, F, D): 2, (T, D, F): 1}
+
+
 # ----------------------------------------------------------------------------------------
 # Engines
 # ----------------------------------------------------------------------------------------
@@ -483,6 +513,14 @@ def build_tables(results, meta):
                             f"{sg['per_shape'][2][shape][1]:.1f}"])
         sg_rows.append([r["model"], "**FLOP-weighted**", f"**{sg['weighted'][1]:.1f}**",
                         f"**{sg['weighted'][2]:.1f}**"])
+        ffn = r.get("ffn_block")
+        if ffn:
+            ffn = {t: v for t, v in ffn.items()}
+            if None in ffn:
+                ffn = {1: ffn[None]}
+            sg_rows.append([r["model"], "infini-run FFN block (% of OpenBLAS on its shapes)"] + [
+                f"{ffn[t]['gflops']:.1f} ({100 * ffn[t]['gflops'] / ffn[t]['openblas_gflops']:.0f}%)"
+                if t in ffn else "n/a" for t in THREADS])
     return rows, thr_rows, sg_rows
 
 
@@ -526,6 +564,10 @@ def notes(meta, names):
         "rate on the model's shapes at infini-run's thread count) / infini-run's time: the "
         "share of infini-run's time that its dense products alone would take at OpenBLAS "
         "speed.",
+        "infini-run FFN block: layer 0's RMSNorm, SwiGLU (gate and up as one product, down) "
+        "and residual add compiled alone (benchmarks/run.py ffn_block_mlir), its FFN FLOPs "
+        "/ time, beside OpenBLAS's FLOP-weighted rate on the same three products; the "
+        "norm, the activation and the add run in its time, not in OpenBLAS's.",
         "checks: each peer's output against infini-run's, as max error / SPEC's bound "
         "(2e-3 + 2e-3|ref|); <= 1 is a match.",
         "PyTorch peer: benchmarks/torch_peer.py, eager float32 nn.Module; attention "
@@ -695,6 +737,27 @@ def main(argv=None):
                 r["sgemm"] = {"counts": counts, "per_shape": per_shape, "weighted": weighted,
                               "bound_s": {n: dense / (weighted[n] * 1e9) for n in THREADS}}
                 log(f"  OpenBLAS    {weighted[1]:.1f} / {weighted[2]:.1f} GFLOP/s (1/2 thr)")
+                # The matrix-product-bound part alone: the FFN block in infini-run
+                # against OpenBLAS on the FFN's shapes, thread count by thread count.
+                ffn_path = os.path.join(d, "ffn.mlir")
+                with open(ffn_path, "w") as f:
+                    f.write(ffn_block_mlir(c, tokens))
+                try:
+                    ffn = bench_infini(args.infini_run, ffn_path, w, x,
+                                       os.path.join(d, "ffn.npy"), args.repeats,
+                                       infini_threads, args.infini_flag)
+                    fl = 2 * 3 * c["hidden_size"] * c["intermediate_size"] * tokens
+                    fc = ffn_shapes(c, tokens)
+                    r["ffn_block"] = {
+                        n: {"gflops": fl / p["best_s"] * 1e-9,
+                            "openblas_gflops": weighted_gflops(per_shape[n or 1], fc)}
+                        for n, p in ffn["per_threads"].items()}
+                    log("  FFN block   " + ", ".join(
+                        f"{v['gflops']:.1f} GFLOP/s = "
+                        f"{100 * v['gflops'] / v['openblas_gflops']:.0f}% of OpenBLAS "
+                        f"({n or 'default'} thr)" for n, v in r["ffn_block"].items()))
+                except (RuntimeError, subprocess.TimeoutExpired) as e:
+                    log(f"  FFN block not measured: {e}")
     finally:
         if args.keep:
             log(f"kept {tmp}")
