@@ -90,17 +90,39 @@ struct FuseRopeIntoProjection : OpRewritePattern<RopeOp> {
     auto after = [&](Operation *user) {
       return user->getBlock() == op->getBlock() && op->isBeforeInBlock(user);
     };
-    for (Value heads : {op.getResult(), split.getResult()})
-      for (Operation *user : heads.getUsers())
-        if (user != op.getOperation() && !after(user))
+    for (Value value : {op.getResult(), split.getResult()})
+      for (Operation *user : value.getUsers()) {
+        if (user == op.getOperation())
+          continue;
+        if (!after(user))
           return rewriter.notifyMatchFailure(op, "a user precedes the rope");
-    for (Operation *user : split->getUsers())
-      if (auto update = dyn_cast<MemoryUpdateOp>(user))
-        if (Operation *def = update.getValidLength()
-                                 ? update.getValidLength().getDefiningOp()
-                                 : nullptr;
-            def && !def->isBeforeInBlock(op))
-          return rewriter.notifyMatchFailure(op, "valid length defined late");
+        // A valid length from another block encloses this one.
+        if (auto update = dyn_cast<MemoryUpdateOp>(user))
+          if (Value valid = update.getValidLength())
+            if (Operation *def = valid.getDefiningOp(); def && after(def))
+              return rewriter.notifyMatchFailure(op,
+                                                 "valid length comes later");
+      }
+
+    // What the epilogue writes, from the uses of the rotated and unrotated
+    // heads: the heads themselves for plain users, their feature map for
+    // memory reads and writes.
+    SmallVector<EpilogueOutput> outputs;
+    auto outputFor = [&](EpilogueOutput wanted) -> unsigned {
+      auto *found = llvm::find(outputs, wanted);
+      if (found == outputs.end())
+        found = outputs.insert(outputs.end(), wanted);
+      return found - outputs.begin();
+    };
+    SmallVector<std::pair<OpOperand *, unsigned>> uses;
+    for (auto [value, rotated] :
+         {std::pair<Value, bool>(op.getResult(), true),
+          std::pair<Value, bool>(split.getResult(), false)})
+      for (OpOperand &use : value.getUses())
+        if (use.getOwner() != op.getOperation())
+          uses.push_back({&use, outputFor(outputForUse(use, rotated))});
+    if (outputs.empty())
+      return rewriter.notifyMatchFailure(op, "the heads are unused");
 
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
@@ -167,26 +189,6 @@ struct FuseRopeIntoProjection : OpRewritePattern<RopeOp> {
       outSizes.append({index(2), index(pairs)});
     else
       outSizes.append({index(pairs), index(2)});
-    // What the epilogue writes, from the uses of the rotated and unrotated
-    // heads: the heads themselves for plain users, their feature map for
-    // memory reads and writes.
-    SmallVector<EpilogueOutput> outputs;
-    auto outputFor = [&](EpilogueOutput wanted) -> unsigned {
-      auto *found = llvm::find(outputs, wanted);
-      if (found == outputs.end())
-        found = outputs.insert(outputs.end(), wanted);
-      return found - outputs.begin();
-    };
-    SmallVector<std::pair<OpOperand *, unsigned>> uses;
-    for (auto [value, rotated] :
-         {std::pair<Value, bool>(op.getResult(), true),
-          std::pair<Value, bool>(split.getResult(), false)})
-      for (OpOperand &use : value.getUses())
-        if (use.getOwner() != op.getOperation())
-          uses.push_back({&use, outputFor(outputForUse(use, rotated))});
-    if (outputs.empty())
-      return rewriter.notifyMatchFailure(op, "the heads are unused");
-
     SmallVector<Value> inits;
     for (size_t k = 0; k < outputs.size(); ++k)
       inits.push_back(emptyTensor(rewriter, loc, outSizes, elementType));
@@ -206,12 +208,12 @@ struct FuseRopeIntoProjection : OpRewritePattern<RopeOp> {
               nb, l, arith::MulFOp::create(nb, l, mine, args[2]), sineTerm);
           SmallVector<Value> results;
           for (const EpilogueOutput &output : outputs) {
-            Value heads = output.rotated ? rotated : mine;
+            Value result = output.rotated ? rotated : mine;
             if (output.mapped)
-              heads = maskedFeatureMap(nb, l, heads,
-                                       linalg::IndexOp::create(nb, l, 2),
-                                       output.validLength);
-            results.push_back(heads);
+              result = maskedFeatureMap(nb, l, result,
+                                        linalg::IndexOp::create(nb, l, 2),
+                                        output.validLength);
+            results.push_back(result);
           }
           linalg::YieldOp::create(nb, l, results);
         });
@@ -221,12 +223,16 @@ struct FuseRopeIntoProjection : OpRewritePattern<RopeOp> {
       results.push_back(tensor::CollapseShapeOp::create(
           rewriter, loc, headsType, result,
           ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}));
+    // Plain uses first: a memory op is replaced, with its operands, when
+    // its mapped input is.
+    for (auto [use, output] : uses)
+      if (!outputs[output].mapped)
+        rewriter.modifyOpInPlace(use->getOwner(),
+                                 [&] { use->set(results[output]); });
     for (auto [use, output] : uses) {
-      Operation *user = use->getOwner();
-      if (!outputs[output].mapped) {
-        rewriter.modifyOpInPlace(user, [&] { use->set(results[output]); });
+      if (!outputs[output].mapped)
         continue;
-      }
+      Operation *user = use->getOwner();
       rewriter.setInsertionPoint(user);
       if (auto retrieve = dyn_cast<MemoryRetrieveOp>(user)) {
         rewriter.replaceOp(
