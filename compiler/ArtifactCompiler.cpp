@@ -6,8 +6,6 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Target/LLVMIR/Export.h"
-#include "llvm/IR/IRBuilder.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -64,7 +62,7 @@ private:
 };
 } // namespace
 
-/// Emits `llvmModule` as an object file for `machine`.
+/// Emits `llvmModule` as an object file for `machine` at `path`.
 static llvm::Error emitObject(llvm::Module &llvmModule,
                               llvm::TargetMachine &machine,
                               llvm::StringRef path) {
@@ -72,48 +70,7 @@ static llvm::Error emitObject(llvm::Module &llvmModule,
   llvm::raw_fd_ostream output(path, errorCode, llvm::sys::fs::OF_None);
   if (errorCode)
     return makeError(path + ": " + errorCode.message());
-  llvm::legacy::PassManager passes;
-  if (machine.addPassesToEmitFile(passes, output, nullptr,
-                                  llvm::CodeGenFileType::ObjectFile))
-    return makeError("the target machine cannot emit object files");
-  passes.run(llvmModule);
-  return llvm::Error::success();
-}
-
-/// Adds `void _mlir_<name>(void **args)` calling `name` with args[i]
-/// pointing at argument i (and args[n] at the result's slot, if any): the
-/// packed convention of StepFunction.h, which the JIT's ExecutionEngine
-/// generates for itself.
-static llvm::Expected<std::string> addPackedWrapper(llvm::Module &llvmModule,
-                                                    llvm::StringRef name) {
-  llvm::Function *callee = llvmModule.getFunction(name);
-  if (!callee)
-    return makeError("no function '" + name + "' in the lowered module");
-  llvm::LLVMContext &context = llvmModule.getContext();
-  auto *pointerType = llvm::PointerType::getUnqual(context);
-  std::string wrapperName = ("_mlir_" + name).str();
-  auto *wrapper = llvm::Function::Create(
-      llvm::FunctionType::get(llvm::Type::getVoidTy(context), {pointerType},
-                              /*isVarArg=*/false),
-      llvm::GlobalValue::ExternalLinkage, wrapperName, llvmModule);
-  llvm::IRBuilder<> builder(
-      llvm::BasicBlock::Create(context, "entry", wrapper));
-  llvm::Value *args = wrapper->getArg(0);
-  llvm::SmallVector<llvm::Value *> values;
-  for (auto [index, parameter] : llvm::enumerate(callee->args())) {
-    llvm::Value *slot =
-        builder.CreateGEP(pointerType, args, builder.getInt64(index));
-    llvm::Value *address = builder.CreateLoad(pointerType, slot);
-    values.push_back(builder.CreateLoad(parameter.getType(), address));
-  }
-  llvm::Value *result = builder.CreateCall(callee, values);
-  if (!callee->getReturnType()->isVoidTy()) {
-    llvm::Value *slot = builder.CreateGEP(pointerType, args,
-                                          builder.getInt64(callee->arg_size()));
-    builder.CreateStore(result, builder.CreateLoad(pointerType, slot));
-  }
-  builder.CreateRetVoid();
-  return wrapperName;
+  return emitObjectCode(llvmModule, machine, output);
 }
 
 /// The C compiler driver used as the linker: $CC, else cc, gcc or clang.

@@ -2,7 +2,8 @@
 //
 // libInfiniJIT.so: infini-run loads it (runtime/ModelLoader.h) only to run a
 // .json or .mlir model, so the runner itself links no MLIR. The MLIR context
-// and the JIT engine live as long as the step they produced. CUDA models are
+// and the JIT (ORC, holding the compiled code) live as long as the step they
+// produced. CUDA models are
 // compiled to an artifact instead, which the runner loads itself.
 //
 //===----------------------------------------------------------------------===//
@@ -12,7 +13,6 @@
 #include "compiler/ModelCompiler.h"
 #include "runtime/ModelLoader.h"
 
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 
@@ -56,10 +56,10 @@ infiniJitCompile(const rt::JitRequest &request, rt::JitResult &result) {
     return;
   }
   result.step = std::move(*step);
-  // The engine (released first) and then the context outlive the step.
+  // The JIT (released first) and then the context outlive the step.
   struct Owners {
     std::shared_ptr<mlir::MLIRContext> context;
-    std::shared_ptr<void> engine;
+    std::shared_ptr<void> jit;
   };
   result.step.owner = std::make_shared<Owners>(
       Owners{std::move(context), std::move(result.step.owner)});

@@ -9,14 +9,19 @@
 #include "runtime/support/CodegenSupport.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -27,10 +32,12 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <thread>
 
 using namespace mlir;
 using namespace infini;
@@ -406,33 +413,186 @@ infini::createHostTargetMachine(llvm::StringRef cpu, bool positionIndependent) {
   return machineBuilder->createTargetMachine();
 }
 
-llvm::Error infini::optimizeLLVMModule(llvm::Module &llvmModule,
-                                       llvm::TargetMachine *machine,
-                                       llvm::StringRef dumpDirectory) {
-  // The JIT and the artifacts optimize the same module: only the packed
-  // entry points stay exported. In a shared library, an exported `step`
-  // would lose to libc's regex function `step` when the loader binds the
-  // library's own calls.
+/// Only the packed entry points (`_mlir_*`) stay exported. In a shared
+/// library, an exported `step` would lose to libc's regex function `step`
+/// when the loader binds the library's own calls.
+static void internalizeAllButEntryPoints(llvm::Module &llvmModule) {
   for (llvm::GlobalValue &global : llvmModule.global_values())
     if (!global.isDeclaration() && !global.getName().starts_with("llvm.") &&
         !global.getName().starts_with("_mlir_"))
       global.setLinkage(llvm::GlobalValue::InternalLinkage);
-  // -O2: the loops are already tiled and vectorized; -O3's extra unrolling
-  // doubled JIT time without making the step faster.
-  auto optimize =
-      makeOptimizingTransformer(/*optLevel=*/2, /*sizeLevel=*/0, machine);
-  if (llvm::Error error = optimize(&llvmModule))
-    return error;
-  if (dumpDirectory.empty())
-    return llvm::Error::success();
+}
+
+/// LLVM's -O2 pipeline for `machine`. The loops are already tiled and
+/// vectorized; -O3's extra unrolling doubled JIT time without making the
+/// step faster.
+static llvm::Error optimizeForMachine(llvm::Module &llvmModule,
+                                      llvm::TargetMachine *machine) {
+  return makeOptimizingTransformer(/*optLevel=*/2, /*sizeLevel=*/0,
+                                   machine)(&llvmModule);
+}
+
+/// Writes `text` to `dumpDirectory`/4-optimized.ll.
+static llvm::Error writeOptimizedIR(llvm::StringRef dumpDirectory,
+                                    llvm::StringRef text) {
   llvm::SmallString<256> path(dumpDirectory);
   llvm::sys::path::append(path, "4-optimized.ll");
   std::error_code errorCode;
   llvm::raw_fd_ostream output(path, errorCode);
   if (errorCode)
     return makeError(path + ": " + errorCode.message());
-  llvmModule.print(output, nullptr);
+  output << text;
   return llvm::Error::success();
+}
+
+llvm::Error infini::optimizeLLVMModule(llvm::Module &llvmModule,
+                                       llvm::TargetMachine *machine,
+                                       llvm::StringRef dumpDirectory) {
+  internalizeAllButEntryPoints(llvmModule);
+  if (llvm::Error error = optimizeForMachine(llvmModule, machine))
+    return error;
+  if (dumpDirectory.empty())
+    return llvm::Error::success();
+  std::string text;
+  llvm::raw_string_ostream output(text);
+  llvmModule.print(output, nullptr);
+  return writeOptimizedIR(dumpDirectory, text);
+}
+
+llvm::Error infini::emitObjectCode(llvm::Module &llvmModule,
+                                   llvm::TargetMachine &machine,
+                                   llvm::raw_pwrite_stream &output) {
+  llvm::legacy::PassManager passes;
+  if (machine.addPassesToEmitFile(passes, output, nullptr,
+                                  llvm::CodeGenFileType::ObjectFile))
+    return makeError("the target machine cannot emit object files");
+  passes.run(llvmModule);
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::string> infini::addPackedWrapper(llvm::Module &llvmModule,
+                                                     llvm::StringRef name) {
+  llvm::Function *callee = llvmModule.getFunction(name);
+  if (!callee)
+    return makeError("no function '" + name + "' in the lowered module");
+  llvm::LLVMContext &context = llvmModule.getContext();
+  auto *pointerType = llvm::PointerType::getUnqual(context);
+  std::string wrapperName = ("_mlir_" + name).str();
+  auto *wrapper = llvm::Function::Create(
+      llvm::FunctionType::get(llvm::Type::getVoidTy(context), {pointerType},
+                              /*isVarArg=*/false),
+      llvm::GlobalValue::ExternalLinkage, wrapperName, llvmModule);
+  llvm::IRBuilder<> builder(
+      llvm::BasicBlock::Create(context, "entry", wrapper));
+  llvm::Value *args = wrapper->getArg(0);
+  llvm::SmallVector<llvm::Value *> values;
+  for (auto [index, parameter] : llvm::enumerate(callee->args())) {
+    llvm::Value *slot =
+        builder.CreateGEP(pointerType, args, builder.getInt64(index));
+    llvm::Value *address = builder.CreateLoad(pointerType, slot);
+    values.push_back(builder.CreateLoad(parameter.getType(), address));
+  }
+  llvm::Value *result = builder.CreateCall(callee, values);
+  if (!callee->getReturnType()->isVoidTy()) {
+    llvm::Value *slot = builder.CreateGEP(pointerType, args,
+                                          builder.getInt64(callee->arg_size()));
+    builder.CreateStore(result, builder.CreateLoad(pointerType, slot));
+  }
+  builder.CreateRetVoid();
+  return wrapperName;
+}
+
+namespace {
+/// One partition of the JIT's module, compiled on its own thread.
+struct CompiledPartition {
+  std::unique_ptr<llvm::MemoryBuffer> object;
+  std::string optimizedIR; // Only when the IR is dumped.
+  std::string error;
+};
+} // namespace
+
+/// Optimizes and compiles one partition, given as bitcode, in a context of
+/// its own with `machine` (which no other thread uses).
+static CompiledPartition compilePartition(llvm::StringRef bitcode,
+                                          llvm::TargetMachine &machine,
+                                          bool keepIR) {
+  CompiledPartition result;
+  llvm::LLVMContext context;
+  llvm::Expected<std::unique_ptr<llvm::Module>> module = llvm::parseBitcodeFile(
+      llvm::MemoryBufferRef(bitcode, "partition"), context);
+  llvm::Error error = module.takeError();
+  if (!error)
+    error = optimizeForMachine(**module, &machine);
+  if (!error && keepIR) {
+    llvm::raw_string_ostream output(result.optimizedIR);
+    (*module)->print(output, nullptr);
+  }
+  llvm::SmallVector<char, 0> object;
+  llvm::raw_svector_ostream objectStream(object);
+  if (!error)
+    error = emitObjectCode(**module, machine, objectStream);
+  if (error) {
+    result.error = llvm::toString(std::move(error));
+    return result;
+  }
+  result.object = llvm::MemoryBuffer::getMemBufferCopy(
+      llvm::StringRef(object.data(), object.size()), "partition.o");
+  return result;
+}
+
+/// Compiles `llvmModule` (entry points already added) into objects: split
+/// into one partition per core, each optimized and compiled on a thread of
+/// its own (a 2-layer model's -O2 and code generation are most of its JIT
+/// time, spread over two dozen functions: the step, the prepare function and
+/// the parallel regions outlined from them).
+static llvm::Expected<std::vector<std::unique_ptr<llvm::MemoryBuffer>>>
+compileInParallel(llvm::Module &llvmModule, llvm::StringRef dumpDirectory) {
+  internalizeAllButEntryPoints(llvmModule);
+  unsigned partitions = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  std::vector<llvm::SmallString<0>> bitcode;
+  llvm::SplitModule(
+      llvmModule, partitions,
+      [&](std::unique_ptr<llvm::Module> part) {
+        // What one partition defines for another must be visible to it.
+        for (llvm::GlobalValue &global : part->global_values())
+          if (global.hasHiddenVisibility())
+            global.setVisibility(llvm::GlobalValue::DefaultVisibility);
+        llvm::raw_svector_ostream output(bitcode.emplace_back());
+        llvm::WriteBitcodeToFile(*part, output);
+      },
+      /*PreserveLocals=*/false, /*RoundRobin=*/true);
+  // Target machines are created here: target registration is not
+  // thread-safe.
+  std::vector<std::unique_ptr<llvm::TargetMachine>> machines;
+  for (size_t i = 0; i < bitcode.size(); ++i) {
+    llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine =
+        infini::createHostTargetMachine("host", /*positionIndependent=*/true);
+    if (!machine)
+      return machine.takeError();
+    machines.push_back(std::move(*machine));
+  }
+  std::vector<CompiledPartition> compiled(bitcode.size());
+  std::vector<std::thread> workers;
+  for (size_t i = 0; i < bitcode.size(); ++i)
+    workers.emplace_back([&, i] {
+      compiled[i] =
+          compilePartition(bitcode[i], *machines[i], !dumpDirectory.empty());
+    });
+  for (std::thread &worker : workers)
+    worker.join();
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
+  std::string dump;
+  for (auto [index, partition] : llvm::enumerate(compiled)) {
+    if (!partition.error.empty())
+      return makeError(partition.error);
+    objects.push_back(std::move(partition.object));
+    dump += "; ---- partition " + std::to_string(index + 1) + " of " +
+            std::to_string(compiled.size()) + " ----\n" + partition.optimizedIR;
+  }
+  if (!dumpDirectory.empty())
+    if (llvm::Error error = writeOptimizedIR(dumpDirectory, dump))
+      return error;
+  return objects;
 }
 
 llvm::Expected<rt::StepFunction>
@@ -444,59 +604,94 @@ infini::compileModel(ModuleOp module, llvm::StringRef filename,
   if (!lowered)
     return lowered.takeError();
   auto jitStart = Clock::now();
-  registerLLVMTranslations(*module.getContext());
-  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> targetMachine =
-      createHostTargetMachine("host", /*positionIndependent=*/false);
-  if (!targetMachine)
-    return targetMachine.takeError();
-  std::string dumpDirectory = options.dumpDirectory;
-  llvm::TargetMachine *machine = targetMachine->get();
-  auto transformer = [&](llvm::Module *llvmModule) -> llvm::Error {
-    return optimizeLLVMModule(*llvmModule, machine, dumpDirectory);
+  auto fail = [&](llvm::Error error) {
+    return makeError(filename + ": JIT compilation failed: " +
+                     llvm::toString(std::move(error)));
   };
-  ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = transformer;
-  engineOptions.jitCodeGenOptLevel = machine->getOptLevel();
-  llvm::StringRef sharedLibraries[] = {INFINI_OPENMP_RUNTIME};
-  engineOptions.sharedLibPaths = sharedLibraries;
-  auto engine =
-      ExecutionEngine::create(module, engineOptions, std::move(*targetMachine));
-  if (!engine)
-    return makeError(filename + ": JIT compilation failed: " +
-                     llvm::toString(engine.takeError()));
-  // The same support code as an artifact's (runtime/support).
-  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap symbols;
-    auto bind = [&](llvm::StringRef name, auto *function) {
-      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(function),
-                                 llvm::JITSymbolFlags::Exported};
-    };
-    bind("memrefCopy", &memrefCopy);
-    bind("_mlir_memref_to_llvm_alloc", &_mlir_memref_to_llvm_alloc);
-    bind("_mlir_memref_to_llvm_aligned_alloc",
-         &_mlir_memref_to_llvm_aligned_alloc);
-    bind("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
-    return symbols;
-  });
-  auto invoke = (*engine)->lookupPacked(lowered->stepSymbol);
-  if (!invoke)
-    return makeError(filename + ": JIT compilation failed: " +
-                     llvm::toString(invoke.takeError()));
-  if (timings)
-    timings->jit =
-        std::chrono::duration<double>(Clock::now() - jitStart).count();
+  registerLLVMTranslations(*module.getContext());
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine =
+      createHostTargetMachine("host", /*positionIndependent=*/true);
+  if (!machine)
+    return machine.takeError();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, filename);
+  if (!llvmModule)
+    return makeError(filename + ": translation to LLVM IR failed");
+  llvmModule->setDataLayout((*machine)->createDataLayout());
+  llvmModule->setTargetTriple((*machine)->getTargetTriple());
+  std::string stepEntry, prepareEntry;
+  for (auto [symbol, entry] :
+       {std::pair(&lowered->stepSymbol, &stepEntry),
+        std::pair(&lowered->prepareSymbol, &prepareEntry)}) {
+    if (symbol->empty())
+      continue;
+    llvm::Expected<std::string> wrapper =
+        addPackedWrapper(*llvmModule, *symbol);
+    if (!wrapper)
+      return fail(wrapper.takeError());
+    *entry = *wrapper;
+  }
+  auto objects = compileInParallel(*llvmModule, options.dumpDirectory);
+  if (!objects)
+    return fail(objects.takeError());
 
+  auto jit = llvm::orc::LLJITBuilder().create();
+  if (!jit)
+    return fail(jit.takeError());
+  std::string loadError;
+  if (llvm::sys::DynamicLibrary::LoadLibraryPermanently(INFINI_OPENMP_RUNTIME,
+                                                        &loadError))
+    return makeError(filename +
+                     ": cannot load the OpenMP runtime: " + loadError);
+  llvm::orc::JITDylib &library = (*jit)->getMainJITDylib();
+  auto processSymbols =
+      llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+          (*jit)->getDataLayout().getGlobalPrefix());
+  if (!processSymbols)
+    return fail(processSymbols.takeError());
+  library.addGenerator(std::move(*processSymbols));
+  // The same support code as an artifact's (runtime/support).
+  llvm::orc::SymbolMap support;
+  auto bind = [&](llvm::StringRef name, auto *function) {
+    support[(*jit)->mangleAndIntern(name)] = {
+        llvm::orc::ExecutorAddr::fromPtr(function),
+        llvm::JITSymbolFlags::Exported};
+  };
+  bind("memrefCopy", &memrefCopy);
+  bind("_mlir_memref_to_llvm_alloc", &_mlir_memref_to_llvm_alloc);
+  bind("_mlir_memref_to_llvm_aligned_alloc",
+       &_mlir_memref_to_llvm_aligned_alloc);
+  bind("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
+  if (llvm::Error error =
+          library.define(llvm::orc::absoluteSymbols(std::move(support))))
+    return fail(std::move(error));
+  for (std::unique_ptr<llvm::MemoryBuffer> &object : *objects)
+    if (llvm::Error error = (*jit)->addObjectFile(std::move(object)))
+      return fail(std::move(error));
+  auto lookup =
+      [&](const std::string &entry) -> llvm::Expected<void (*)(void **)> {
+    llvm::Expected<llvm::orc::ExecutorAddr> address = (*jit)->lookup(entry);
+    if (!address)
+      return address.takeError();
+    return address->toPtr<void (*)(void **)>();
+  };
+  auto invoke = lookup(stepEntry);
+  if (!invoke)
+    return fail(invoke.takeError());
   rt::StepFunction step;
   step.invoke = *invoke;
   step.args = std::move(lowered->stepArgs);
-  if (!lowered->prepareSymbol.empty()) {
-    auto prepare = (*engine)->lookupPacked(lowered->prepareSymbol);
+  if (!prepareEntry.empty()) {
+    auto prepare = lookup(prepareEntry);
     if (!prepare)
-      return makeError(filename + ": JIT compilation failed: " +
-                       llvm::toString(prepare.takeError()));
+      return fail(prepare.takeError());
     step.prepare = *prepare;
     step.prepareArgs = std::move(lowered->prepareArgs);
   }
-  step.owner = std::shared_ptr<ExecutionEngine>(std::move(*engine));
+  if (timings)
+    timings->jit =
+        std::chrono::duration<double>(Clock::now() - jitStart).count();
+  step.owner = std::shared_ptr<llvm::orc::LLJIT>(std::move(*jit));
   return step;
 }

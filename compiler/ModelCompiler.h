@@ -96,7 +96,19 @@ llvm::Error optimizeLLVMModule(llvm::Module &llvmModule,
                                llvm::TargetMachine *machine,
                                llvm::StringRef dumpDirectory);
 
-/// Describes, lowers and JIT-compiles the step function of `module`.
+/// Emits `llvmModule` as an object file for `machine` into `output`.
+llvm::Error emitObjectCode(llvm::Module &llvmModule,
+                           llvm::TargetMachine &machine,
+                           llvm::raw_pwrite_stream &output);
+
+/// Adds `void _mlir_<name>(void **args)` calling `name` with args[i]
+/// pointing at argument i (and args[n] at the result's slot, if any): the
+/// packed convention of StepFunction.h. Returns the wrapper's name.
+llvm::Expected<std::string> addPackedWrapper(llvm::Module &llvmModule,
+                                             llvm::StringRef name);
+
+/// Describes, lowers and JIT-compiles the step function of `module`: LLVM
+/// optimizes and compiles it in partitions on all cores, and ORC links them.
 llvm::Expected<rt::StepFunction>
 compileModel(mlir::ModuleOp module, llvm::StringRef filename,
              const CompileOptions &options, CompileTimings *timings = nullptr);
