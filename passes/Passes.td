@@ -16,7 +16,11 @@ def LowerToLinalg : Pass<"infini-lower-to-linalg", "mlir::ModuleOp"> {
     with a multiple of 32 output features is packed once per step into
     panels `[O/32, I, 32]` (one register tile's columns as one contiguous
     stream over the reduction), any other is transposed to `[I, O]`; ready
-    for `infini-vectorize-contractions`.
+    for `infini-vectorize-contractions`. A projection read only by
+    `infini.split_heads` (V, and Q and K where RoPE is not fused into
+    them), with head features a multiple of 32, contracts straight into the
+    heads' `[B, H, T, Dh]` layout over its panels viewed per head, so it is
+    never copied into heads.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",

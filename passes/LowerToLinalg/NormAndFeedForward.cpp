@@ -75,6 +75,58 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
   }
 };
 
+/// `split_heads(linear(x, W))` as one contraction that writes the heads'
+/// layout itself: over W's 32-column panels viewed per head, [H, Dh/32, D,
+/// 32], loops (b, h, t, panel, column, i) compute
+/// out[b, h, t, panel, column] += x[b, t, i] * W'[h, panel, i, column]. The
+/// projection is never written as [B, T, H*Dh] to be copied into heads (for
+/// V, which the attention and the memory update read as heads).
+struct LowerLinearIntoHeads : OpRewritePattern<LinearOp> {
+  LowerLinearIntoHeads(MLIRContext *context)
+      : OpRewritePattern(context, /*benefit=*/2) {}
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op->hasOneUse())
+      return failure();
+    auto split = dyn_cast<SplitHeadsOp>(*op->user_begin());
+    if (!split)
+      return failure();
+    auto weightType = cast<RankedTensorType>(op.getWeight().getType());
+    auto headsType = split.getResult().getType();
+    int64_t heads = headsType.getDimSize(1);
+    int64_t headDim = headsType.getDimSize(3);
+    if (!weightType.hasStaticShape() || ShapedType::isDynamic(heads) ||
+        ShapedType::isDynamic(headDim) || headDim % kPanelWidth != 0)
+      return failure();
+    Location loc = op.getLoc();
+    Type elementType = weightType.getElementType();
+    int64_t panelsPerHead = headDim / kPanelWidth;
+    Value perHead = tensor::ExpandShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get(
+            {heads, panelsPerHead, weightType.getDimSize(1), kPanelWidth},
+            elementType),
+        packWeightPanels(rewriter, loc, op.getWeight()),
+        ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+    SmallVector<OpFoldResult> inputSizes =
+        sizesOf(rewriter, loc, op.getInput());
+    Value init =
+        filledTensor(rewriter, loc,
+                     {inputSizes[0], rewriter.getIndexAttr(heads),
+                      inputSizes[1], rewriter.getIndexAttr(panelsPerHead),
+                      rewriter.getIndexAttr(kPanelWidth)},
+                     elementType, 0.0);
+    Value product =
+        buildContraction(rewriter, loc, 6, op.getInput(), {0, 2, 5}, perHead,
+                         {1, 3, 5, 4}, init, {0, 1, 2, 3, 4});
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+        split, headsType, product,
+        ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct LowerSwiGLU : OpRewritePattern<SwiGLUOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SwiGLUOp op,
@@ -185,6 +237,7 @@ struct LowerMergeHeads : OpRewritePattern<MergeHeadsOp> {
 
 void infini::populateLowerNormAndFeedForwardPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<LowerRMSNorm, LowerLinear, LowerSwiGLU, LowerEmbedding,
-               LowerSplitHeads, LowerMergeHeads>(patterns.getContext());
+  patterns.add<LowerRMSNorm, LowerLinear, LowerLinearIntoHeads, LowerSwiGLU,
+               LowerEmbedding, LowerSplitHeads, LowerMergeHeads>(
+      patterns.getContext());
 }

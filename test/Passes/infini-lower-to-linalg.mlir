@@ -9,6 +9,10 @@
 // CHECK-DAG: #[[$YMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 // CHECK-DAG: #[[$ID4:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 // CHECK-DAG: #[[$HEAD:.+]] = affine_map<(d0, d1, d2, d3) -> (d1)>
+// A projection into heads, loops (b, h, t, panel, column, i).
+// CHECK-DAG: #[[$XHEADS:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d2, d5)>
+// CHECK-DAG: #[[$WHEADS:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d5, d4)>
+// CHECK-DAG: #[[$YHEADS:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4)>
 
 // CHECK-LABEL: func.func @embedding
 // CHECK-SAME: (%[[IDS:[^:]+]]: tensor<?x4xi32>, %[[TABLE:[^:]+]]: tensor<10x8xf32>)
@@ -61,6 +65,23 @@ func.func @linear_packed(%x: tensor<?x4x8xf32>, %w: tensor<64x8xf32>) -> tensor<
 func.func @split_heads(%x: tensor<?x4x8xf32>) -> tensor<?x2x4x4xf32> {
   %0 = infini.split_heads %x : tensor<?x4x8xf32> -> tensor<?x2x4x4xf32>
   return %0 : tensor<?x2x4x4xf32>
+}
+
+// A projection read only as heads of a multiple of 32 features contracts
+// straight into the heads' layout: its panels viewed per head [H, Dh/32, I,
+// 32], loops (b, h, t, panel, column, i), output [B, H, T, Dh/32, 32].
+// CHECK-LABEL: func.func @linear_into_heads
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<?x4x8xf32>, %[[W:[^:]+]]: tensor<128x8xf32>)
+// CHECK: %[[PANELS:.+]] = linalg.transpose {{.+}} outs(%{{.+}} : tensor<4x8x32xf32>) permutation = [0, 2, 1]
+// CHECK: %[[PERHEAD:.+]] = tensor.expand_shape %[[PANELS]] {{\[\[}}0, 1], [2], [3]] output_shape [2, 2, 8, 32] : tensor<4x8x32xf32> into tensor<2x2x8x32xf32>
+// CHECK: %[[Y:.+]] = linalg.contract indexing_maps = [#[[$XHEADS]], #[[$WHEADS]], #[[$YHEADS]]] ins(%[[X]], %[[PERHEAD]] : tensor<?x4x8xf32>, tensor<2x2x8x32xf32>) outs(%{{.+}} : tensor<?x2x4x2x32xf32>)
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[HEADS:.+]] = tensor.collapse_shape %[[Y]] {{\[\[}}0], [1], [2], [3, 4]] : tensor<?x2x4x2x32xf32> into tensor<?x2x4x64xf32>
+// CHECK: return %[[HEADS]]
+func.func @linear_into_heads(%x: tensor<?x4x8xf32>, %w: tensor<128x8xf32>) -> tensor<?x2x4x64xf32> {
+  %0 = infini.linear %x, %w : tensor<?x4x8xf32>, tensor<128x8xf32> -> tensor<?x4x128xf32>
+  %1 = infini.split_heads %0 : tensor<?x4x128xf32> -> tensor<?x2x4x64xf32>
+  return %1 : tensor<?x2x4x64xf32>
 }
 
 // CHECK-LABEL: func.func @merge_heads
