@@ -515,7 +515,6 @@ def build_tables(results, meta):
                         f"**{sg['weighted'][2]:.1f}**"])
         ffn = r.get("ffn_block")
         if ffn:
-            ffn = {t: v for t, v in ffn.items()}
             if None in ffn:
                 ffn = {1: ffn[None]}
             sg_rows.append([r["model"], "infini-run FFN block (% of OpenBLAS on its shapes)"] + [

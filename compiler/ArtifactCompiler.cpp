@@ -2,10 +2,7 @@
 
 #include "compiler/ArtifactCompiler.h"
 
-#include "compiler/InitAll.h"
-
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -150,28 +147,17 @@ llvm::Error infini::compileArtifact(ModuleOp module, llvm::StringRef modelPath,
       }
   });
 
-  registerLLVMTranslations(*module.getContext());
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(module, llvmContext, modelPath);
-  if (!llvmModule)
-    return makeError(modelPath + ": translation to LLVM IR failed");
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine =
       createHostTargetMachine(options.cpu, /*positionIndependent=*/true);
   if (!machine)
     return makeError("--cpu=" + options.cpu + ": " +
                      llvm::toString(machine.takeError()));
-  llvmModule->setDataLayout((*machine)->createDataLayout());
-  for (std::string *symbol : {&lowered->stepSymbol, &lowered->prepareSymbol}) {
-    if (symbol->empty())
-      continue;
-    llvm::Expected<std::string> wrapper =
-        addPackedWrapper(*llvmModule, *symbol);
-    if (!wrapper)
-      return makeError(modelPath + ": " + llvm::toString(wrapper.takeError()));
-    *symbol = *wrapper;
-  }
-  llvmModule->setTargetTriple((*machine)->getTargetTriple());
+  llvm::LLVMContext llvmContext;
+  llvm::Expected<std::unique_ptr<llvm::Module>> translated =
+      translateForMachine(module, modelPath, *lowered, **machine, llvmContext);
+  if (!translated)
+    return translated.takeError();
+  llvm::Module *llvmModule = translated->get();
   if (llvm::Error error = optimizeLLVMModule(*llvmModule, machine->get(),
                                              compileOptions.dumpDirectory))
     return error;

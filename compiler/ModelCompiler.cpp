@@ -470,8 +470,11 @@ llvm::Error infini::emitObjectCode(llvm::Module &llvmModule,
   return llvm::Error::success();
 }
 
-llvm::Expected<std::string> infini::addPackedWrapper(llvm::Module &llvmModule,
-                                                     llvm::StringRef name) {
+/// Adds `void _mlir_<name>(void **args)` calling `name` with args[i]
+/// pointing at argument i (and args[n] at the result's slot, if any): the
+/// packed convention of StepFunction.h. Returns the wrapper's name.
+static llvm::Expected<std::string> addPackedWrapper(llvm::Module &llvmModule,
+                                                    llvm::StringRef name) {
   llvm::Function *callee = llvmModule.getFunction(name);
   if (!callee)
     return makeError("no function '" + name + "' in the lowered module");
@@ -500,6 +503,29 @@ llvm::Expected<std::string> infini::addPackedWrapper(llvm::Module &llvmModule,
   }
   builder.CreateRetVoid();
   return wrapperName;
+}
+
+llvm::Expected<std::unique_ptr<llvm::Module>>
+infini::translateForMachine(ModuleOp module, llvm::StringRef filename,
+                            LoweredStep &lowered, llvm::TargetMachine &machine,
+                            llvm::LLVMContext &context) {
+  registerLLVMTranslations(*module.getContext());
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, context, filename);
+  if (!llvmModule)
+    return makeError(filename + ": translation to LLVM IR failed");
+  llvmModule->setDataLayout(machine.createDataLayout());
+  llvmModule->setTargetTriple(machine.getTargetTriple());
+  for (std::string *symbol : {&lowered.stepSymbol, &lowered.prepareSymbol}) {
+    if (symbol->empty())
+      continue;
+    llvm::Expected<std::string> wrapper =
+        addPackedWrapper(*llvmModule, *symbol);
+    if (!wrapper)
+      return makeError(filename + ": " + llvm::toString(wrapper.takeError()));
+    *symbol = *wrapper;
+  }
+  return std::move(llvmModule);
 }
 
 namespace {
@@ -608,31 +634,16 @@ infini::compileModel(ModuleOp module, llvm::StringRef filename,
     return makeError(filename + ": JIT compilation failed: " +
                      llvm::toString(std::move(error)));
   };
-  registerLLVMTranslations(*module.getContext());
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine =
       createHostTargetMachine("host", /*positionIndependent=*/true);
   if (!machine)
     return machine.takeError();
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(module, llvmContext, filename);
+  llvm::Expected<std::unique_ptr<llvm::Module>> llvmModule =
+      translateForMachine(module, filename, *lowered, **machine, llvmContext);
   if (!llvmModule)
-    return makeError(filename + ": translation to LLVM IR failed");
-  llvmModule->setDataLayout((*machine)->createDataLayout());
-  llvmModule->setTargetTriple((*machine)->getTargetTriple());
-  std::string stepEntry, prepareEntry;
-  for (auto [symbol, entry] :
-       {std::pair(&lowered->stepSymbol, &stepEntry),
-        std::pair(&lowered->prepareSymbol, &prepareEntry)}) {
-    if (symbol->empty())
-      continue;
-    llvm::Expected<std::string> wrapper =
-        addPackedWrapper(*llvmModule, *symbol);
-    if (!wrapper)
-      return fail(wrapper.takeError());
-    *entry = *wrapper;
-  }
-  auto objects = compileInParallel(*llvmModule, options.dumpDirectory);
+    return llvmModule.takeError();
+  auto objects = compileInParallel(**llvmModule, options.dumpDirectory);
   if (!objects)
     return fail(objects.takeError());
 
@@ -676,14 +687,14 @@ infini::compileModel(ModuleOp module, llvm::StringRef filename,
       return address.takeError();
     return address->toPtr<void (*)(void **)>();
   };
-  auto invoke = lookup(stepEntry);
+  auto invoke = lookup(lowered->stepSymbol);
   if (!invoke)
     return fail(invoke.takeError());
   rt::StepFunction step;
   step.invoke = *invoke;
   step.args = std::move(lowered->stepArgs);
-  if (!prepareEntry.empty()) {
-    auto prepare = lookup(prepareEntry);
+  if (!lowered->prepareSymbol.empty()) {
+    auto prepare = lookup(lowered->prepareSymbol);
     if (!prepare)
       return fail(prepare.takeError());
     step.prepare = *prepare;

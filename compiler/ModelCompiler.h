@@ -101,11 +101,14 @@ llvm::Error emitObjectCode(llvm::Module &llvmModule,
                            llvm::TargetMachine &machine,
                            llvm::raw_pwrite_stream &output);
 
-/// Adds `void _mlir_<name>(void **args)` calling `name` with args[i]
-/// pointing at argument i (and args[n] at the result's slot, if any): the
-/// packed convention of StepFunction.h. Returns the wrapper's name.
-llvm::Expected<std::string> addPackedWrapper(llvm::Module &llvmModule,
-                                             llvm::StringRef name);
+/// Translates `module`, lowered by lowerStep, to LLVM IR for `machine` in
+/// `context`, with packed wrappers (`void _mlir_<name>(void **args)`, the
+/// convention of StepFunction.h) around the step and prepare functions,
+/// whose names replace the symbols in `lowered`.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+translateForMachine(mlir::ModuleOp module, llvm::StringRef filename,
+                    LoweredStep &lowered, llvm::TargetMachine &machine,
+                    llvm::LLVMContext &context);
 
 /// Describes, lowers and JIT-compiles the step function of `module`: LLVM
 /// optimizes and compiles it in partitions on all cores, and ORC links them.
