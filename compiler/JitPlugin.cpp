@@ -37,6 +37,8 @@ infiniJitCompile(const rt::JitRequest &request, rt::JitResult &result) {
   options.dumpDirectory = request.dumpDirectory;
   options.target = request.target;
   options.chip = request.chip;
+  options.tensorCores = request.tensorCores;
+  options.emulateGPU = request.emulateGPU;
   // Blocked code is faster even on one thread (cache blocking).
   options.parallel = true;
   if (!request.artifactPath.empty()) {

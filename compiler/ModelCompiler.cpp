@@ -276,6 +276,7 @@ llvm::Error infini::lowerToLLVMDialect(
   GPUPipelineOptions gpuOptions;
   gpuOptions.chip = options.chip;
   gpuOptions.fuseAttention = options.fuseAttention;
+  gpuOptions.tensorCores = options.tensorCores;
   std::string optionError;
   if (options.target == rt::Target::Cuda &&
       failed(verifyGPUPipelineOptions(gpuOptions, [&](const llvm::Twine &m) {
@@ -294,10 +295,19 @@ llvm::Error infini::lowerToLLVMDialect(
   if (options.target == rt::Target::Cuda) {
     stages[1] = {"2-gpu.mlir", [&](OpPassManager &pm) {
                    buildLinalgToGPUPipeline(pm, gpuOptions);
+                   if (options.emulateGPU)
+                     pm.addPass(createEmulateGPU());
                  }};
     stages[2] = {"3-llvm.mlir", [&](OpPassManager &pm) {
                    buildGPUToLLVMPipeline(pm, gpuOptions);
                  }};
+    // Emulated kernels are host loops, compiled as CPU code on one thread.
+    if (options.emulateGPU) {
+      cpuOptions.parallel = false;
+      stages[2] = {"3-llvm.mlir", [&](OpPassManager &pm) {
+                     buildLoopsToLLVMPipeline(pm, cpuOptions);
+                   }};
+    }
   }
 
   bool dump = !options.dumpDirectory.empty();

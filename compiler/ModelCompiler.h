@@ -37,6 +37,12 @@ struct CompileOptions {
   bool fuseRope = true;
   /// Run blocks of matrix products on OpenMP threads (`parallel` option).
   bool parallel = true;
+  /// CUDA: matrix products on tensor cores, "none" or "f16" (the
+  /// `tensor-cores` option of infini-to-gpu).
+  std::string tensorCores = "none";
+  /// CUDA: run the kernels on the host instead (infini-emulate-gpu), a
+  /// test aid for machines without a GPU; the result is CPU code.
+  bool emulateGPU = false;
   /// When set, the IR of every stage is written into this folder.
   std::string dumpDirectory;
 };

@@ -29,6 +29,11 @@ namespace infini {
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 
+/// Marks a parallel loop nested in a GPU block whose iterations belong to
+/// whole warps rather than threads: its body is warp-level vector code
+/// (tensor-core products) that every lane of the warp runs.
+inline constexpr llvm::StringLiteral kWarpLevelAttrName = "infini.warp_level";
+
 /// Patterns lowering each infini op family to linalg/tensor/arith/math.
 void populateLowerNormAndFeedForwardPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerRopePatterns(mlir::RewritePatternSet &patterns);
@@ -128,6 +133,11 @@ struct GPUPipelineOptions
       llvm::cl::desc("Stage large matrix products through 64x64 "
                      "shared-memory tiles per block"),
       llvm::cl::init(true)};
+  Option<std::string> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Matrix products on tensor cores (mma.sync): none, or "
+                     "f16 (operands rounded to f16, f32 accumulation)"),
+      llvm::cl::init("none")};
 };
 
 /// Checks the chip, PTX features and binary format of `options`, reporting

@@ -224,12 +224,15 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
        of `block-size` threads per iteration. The iterations of each
        nested loop are strided over the block's threads (by
        `gpu.block_dim`: the result does not depend on the block size),
+       those marked `infini.warp_level` over its warps instead (every lane
+       of a warp runs the iteration's warp-level vector code together),
        loops nested deeper run sequentially in their thread, writes outside
        nested loops run in thread 0 alone, and `gpu.barrier`s separate
        these phases; serial loops and conditionals around nested loops run
        in every thread with uniform control flow. The body's temporaries
        that are only loaded and stored live in shared memory (workgroup
-       attributions, up to the 48 KiB a block gets without opting in), the
+       attributions, up to the 48 KiB a block gets without opting in; vector
+       transfers count as loads and stores), the
        others in a device scratch buffer, one slice per block, viewed with
        `memref.view`. Deallocations in loop bodies are dropped.
     3. Host code that still reads or writes memory outside any parallel
@@ -281,6 +284,19 @@ def GPUTileContractions
     each thread updates a register tile of the accumulators from them. The
     phases are nested parallel loops; the block's threads share them and
     meet at barriers in between.
+
+    With `tensor-cores=f16`, such a product of f32 values (register tiles
+    aside) is computed on tensor cores instead: the block stages f16 copies
+    of 64-deep slices of its inputs (rows padded by 8 elements, so that
+    ldmatrix reads hit distinct banks), and the update is a warp-level
+    parallel loop (marked `infini.warp_level`) over the 16 x 8 tiles of the
+    accumulators, each a `vector.transfer_read` of the tile, one
+    `vector.contract` of 16 x 16 by 16 x 8 f16 operands into f32 per 16 of
+    the slice's depth, and a `vector.transfer_write`. The lanes of a warp
+    run that vector code together; `convert-vector-to-gpu` in stage 3 turns
+    it into `nvgpu.ldmatrix` and `nvgpu.mma.sync` (m16n8k16). The results
+    differ from f32 by the rounding of the operands to f16 (11-bit
+    significands), a precision the user opts into.
   }];
   let options = [
     Option<"rowTile", "tile-rows", "int64_t", /*default=*/"4",
@@ -289,11 +305,47 @@ def GPUTileContractions
            "Output columns per register tile">,
     Option<"sharedMemoryTiles", "shared-memory-tiles", "bool",
            /*default=*/"true",
-           "Stage large products through shared-memory tiles">
+           "Stage large products through shared-memory tiles">,
+    Option<"tensorCores", "tensor-cores", "std::string", /*default=*/"\"none\"",
+           "Compute shared-memory tiles on tensor cores: none, or f16 "
+           "(f16 operands, f32 accumulation)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
-    "mlir::scf::SCFDialect"
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
+  ];
+}
+
+def GPUWarpMma : Pass<"infini-gpu-warp-mma", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Distribute warp-level tensor-core tiles over lanes (ldmatrix, mma.sync)";
+  let description = [{
+    Lowers each warp-level `scf.execute_region` (marked `infini.warp_level`
+    by `infini-gpu-tile-contractions{tensor-cores=f16}`), whose vector code
+    every lane of a warp runs on whole tiles, to per-lane code: the 16 x 16
+    and 16 x 8 f16 operand tiles are loaded from shared memory by
+    `nvgpu.ldmatrix` (the second transposed), the 16 x 8 f32 accumulator
+    tile by per-lane vector loads, each `vector.contract` becomes
+    `nvgpu.mma.sync` (m16n8k16, f32 accumulation) and the result is stored
+    per lane; the region is then inlined. This is upstream's
+    vector-to-nvgpu conversion applied to the region alone: in LLVM 22,
+    `convert-vector-to-gpu{use-nvgpu}` run on a whole kernel also claims its
+    scalar integer arithmetic as matrix element-wise ops and fails. A
+    contraction the conversion cannot lower is an error.
+
+    ```mlir
+    scf.execute_region no_inline {
+      %acc = vector.transfer_read %accTile[%r, %c] ... : vector<16x8xf32>
+      %a = vector.transfer_read %lhsTile[%r, %k] ... : vector<16x16xf16>
+      %b = vector.transfer_read %rhsTile[%k, %c] ... : vector<16x8xf16>
+      %d = vector.contract ... %a, %b, %acc
+      vector.transfer_write %d, %accTile[%r, %c] ...
+      scf.yield
+    } {infini.warp_level}
+    ```
+  }];
+  let dependentDialects = [
+    "mlir::affine::AffineDialect", "mlir::gpu::GPUDialect",
+    "mlir::nvgpu::NVGPUDialect", "mlir::vector::VectorDialect"
   ];
 }
 

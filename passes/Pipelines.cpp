@@ -144,6 +144,13 @@ LogicalResult infini::verifyGPUPipelineOptions(
     return emitError("GPU register-tile must be in [1, 8]");
   if (options.blockSize < 1 || options.blockSize > 1024)
     return emitError("GPU block-size must be in [1, 1024]");
+  if (options.tensorCores != "none" && options.tensorCores != "f16")
+    return emitError("unsupported GPU tensor-cores '" + options.tensorCores +
+                     "'; expected none or f16");
+  // Tensor-core code runs in whole warps.
+  if (options.tensorCores != "none" && options.blockSize % 32 != 0)
+    return emitError("GPU tensor-cores needs a block-size that is a multiple "
+                     "of 32");
   return success();
 }
 
@@ -159,7 +166,8 @@ void infini::buildLinalgToGPUPipeline(OpPassManager &pm,
                       std::to_string(options.registerTile) +
                       " tile-columns=" + std::to_string(options.registerTile) +
                       " shared-memory-tiles=" +
-                      (options.sharedMemoryTiles ? "1" : "0") + "})");
+                      (options.sharedMemoryTiles ? "1" : "0") +
+                      " tensor-cores=" + options.tensorCores.getValue() + "})");
   addPasses(pm, "func.func(infini-erase-self-copies,infini-copies-to-linalg,"
                 "convert-linalg-to-parallel-loops,scf-forall-to-parallel),"
                 "canonicalize,cse");
@@ -176,12 +184,16 @@ void infini::buildLinalgToGPUPipeline(OpPassManager &pm,
 
 void infini::buildGPUToLLVMPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
-  addPasses(pm, "infini-verify-host-code,convert-scf-to-cf,"
-                "expand-strided-metadata,lower-affine");
+  // Warp-level vector contractions (tensor-core tiles) become ldmatrix and
+  // mma.sync on each lane's fragments; kernels without them are unchanged.
+  addPasses(pm, "infini-verify-host-code,gpu.module(infini-gpu-warp-mma,"
+                "canonicalize,cse),convert-scf-to-cf,expand-strided-metadata,"
+                "lower-affine");
   addPasses(pm, "nvvm-attach-target{chip=" + options.chip +
                     " features=" + options.features +
                     " O=" + std::to_string(options.optLevel) + "}");
-  addPasses(pm, "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+  addPasses(pm, "gpu.module(convert-nvgpu-to-nvvm,convert-gpu-to-nvvm,"
+                "canonicalize,cse,"
                 "reconcile-unrealized-casts)");
   addPasses(pm, "finalize-memref-to-llvm,convert-math-to-llvm,"
                 "convert-arith-to-llvm,convert-index-to-llvm,"

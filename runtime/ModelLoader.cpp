@@ -63,7 +63,7 @@ StatusOr<LoadedStep> infini::rt::loadStep(const JitRequest &request) {
     return Status::error(plugin + ": not an infini JIT plugin (no '" +
                          kJitEntryPoint + "')");
   JitResult result;
-  if (request.target == Target::Cuda) {
+  if (request.target == Target::Cuda && !request.emulateGPU) {
     // Compiled to a temporary artifact, loaded from memory, then removed.
     const char *directory = std::getenv("TMPDIR");
     std::string path =

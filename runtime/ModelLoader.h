@@ -29,6 +29,11 @@ struct JitRequest {
   bool vectorize = true;
   Target target = Target::Cpu;
   std::string chip = "sm_80";
+  /// CUDA: matrix products on tensor cores: "none" or "f16".
+  std::string tensorCores = "none";
+  /// CUDA: run the kernels on the host (a test aid without a GPU); the step
+  /// is then JIT-compiled CPU code.
+  bool emulateGPU = false;
   /// When set, compile an artifact to this path instead of JIT-compiling
   /// (how a CUDA model runs: its host code must be linked against the
   /// runtime's mgpu* functions, which the runtime's loader provides).

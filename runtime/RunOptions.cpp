@@ -46,6 +46,12 @@ static const Flag kFlags[] = {
      "Where a .json/.mlir model runs (an artifact knows its own target)"},
     {"chip", FlagKind::Path, "sm_XX",
      "NVIDIA chip for --target=cuda (default sm_80)"},
+    {"tensor-cores", FlagKind::Path, "none|f16",
+     "--target=cuda: matrix products on tensor cores with f16 operands and "
+     "f32 accumulation (default none: f32)"},
+    {"emulate-gpu", FlagKind::Bool, nullptr,
+     "--target=cuda: run the GPU kernels on the host instead (a test aid "
+     "for machines without a GPU)"},
     {"help", FlagKind::Bool, nullptr, "Show this help"},
 };
 
@@ -125,6 +131,8 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
         options.model.fuseRope = enabled;
       else if (name == "vectorize")
         options.model.vectorize = enabled;
+      else if (name == "emulate-gpu")
+        options.model.emulateGPU = enabled;
       else
         options.showHelp = enabled;
       continue;
@@ -169,6 +177,11 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
       options.model.dumpDirectory = value;
     } else if (name == "chip") {
       options.model.chip = value;
+    } else if (name == "tensor-cores") {
+      if (value != "none" && value != "f16")
+        return Status::error(where + " expects none or f16, got '" + value +
+                             "'");
+      options.model.tensorCores = value;
     }
   }
   if (options.showHelp)
@@ -180,6 +193,12 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
             : "expected one model, got '" + positional[0] + "' and '" +
                   positional[1] + "'");
   options.model.modelPath = positional[0];
+  if (options.model.target != Target::Cuda) {
+    if (options.model.emulateGPU)
+      return Status::error("--emulate-gpu needs --target=cuda");
+    if (options.model.tensorCores != "none")
+      return Status::error("--tensor-cores needs --target=cuda");
+  }
   for (auto [path, flag] : {std::pair{&options.weightsPath, "--weights"},
                             std::pair{&options.inputPath, "--input"},
                             std::pair{&options.outputPath, "--output"}})

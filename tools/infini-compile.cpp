@@ -38,6 +38,11 @@ static cl::opt<infini::rt::Target> target(
 static cl::opt<std::string>
     chip("chip", cl::desc("NVIDIA chip for --target=cuda (sm_80, sm_90)"),
          cl::value_desc("sm_XX"), cl::init("sm_80"), cl::cat(compileCategory));
+static cl::opt<std::string> tensorCores(
+    "tensor-cores",
+    cl::desc("Matrix products on tensor cores for --target=cuda: none, or f16 "
+             "(f16 operands, f32 accumulation)"),
+    cl::value_desc("none|f16"), cl::init("none"), cl::cat(compileCategory));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("CPU the host code is tuned for: 'host' (this machine) or an "
@@ -70,6 +75,11 @@ int main(int argc, char **argv) {
                  << ": artifacts are named *.infini\n";
     return 1;
   }
+  if (tensorCores != "none" && target != infini::rt::Target::Cuda) {
+    llvm::errs() << "infini-compile: error: --tensor-cores needs "
+                    "--target=cuda\n";
+    return 1;
+  }
 
   mlir::DialectRegistry registry;
   infini::registerAllDialects(registry);
@@ -88,6 +98,7 @@ int main(int argc, char **argv) {
   options.compile.fuseAttention = fuseAttention;
   options.compile.fuseSwiGLU = fuseSwiGLU;
   options.compile.fuseRope = fuseRope;
+  options.compile.tensorCores = tensorCores;
   options.compile.dumpDirectory = dumpDirectory;
   if (llvm::Error error =
           infini::compileArtifact(**module, modelPath, options, outputPath)) {

@@ -304,7 +304,16 @@ static LogicalResult distribute(IRRewriter &rewriter, Block &block, Value tid,
       barrier(rewriter, loc);
       SmallVector<Value> trips;
       Value total = tripCounts(rewriter, loc, loop, trips);
-      auto strided = scf::ForOp::create(rewriter, loc, tid, total, threads);
+      // A warp-level loop's iterations go to whole warps, which run its
+      // body together; a block of fewer than 32 threads (the emulation's
+      // one) counts as one warp.
+      Value worker = tid, workers = threads;
+      if (loop->hasAttr(infini::kWarpLevelAttrName)) {
+        Value warpSize = arith::ConstantIndexOp::create(rewriter, loc, 32);
+        worker = arith::DivUIOp::create(rewriter, loc, tid, warpSize);
+        workers = arith::CeilDivUIOp::create(rewriter, loc, threads, warpSize);
+      }
+      auto strided = scf::ForOp::create(rewriter, loc, worker, total, workers);
       rewriter.setInsertionPointAfter(strided);
       barrier(rewriter, loc);
       rewriter.setInsertionPoint(strided.getBody()->getTerminator());
@@ -387,7 +396,8 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
     MemRefType type = alloc.getType();
     int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
     bool onlyAccessed = llvm::all_of(alloc->getUsers(), [](Operation *user) {
-      return isa<memref::LoadOp, memref::StoreOp>(user);
+      return isa<memref::LoadOp, memref::StoreOp, vector::TransferReadOp,
+                 vector::TransferWriteOp>(user);
     });
     if (onlyAccessed && sharedBytes + bytes <= kSharedMemoryBytes) {
       sharedBytes += bytes;

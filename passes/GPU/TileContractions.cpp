@@ -16,11 +16,19 @@
 // they share the left operand's rows (a broadcast). Tile positions past the
 // end of a dimension load a clamped, valid element and store nothing.
 //
+// With `tensor-cores=f16`, large products stage f16 copies of their inputs
+// in shared memory and compute on tensor cores: each warp owns 16 x 8
+// tiles of the block's accumulators and updates them with 16 x 8 x 16
+// `vector.contract`s (f16 operands, f32 accumulation), which stage 3's
+// convert-vector-to-gpu turns into ldmatrix and mma.sync.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -253,19 +261,143 @@ static SmallVector<Value> parallelLoop(IRRewriter &rewriter, Location loc,
   return loop.getInductionVars();
 }
 
+namespace {
+/// How a large contraction is cut into shared-memory tiles and computed.
+struct BlockTiling {
+  /// Outputs of a block, and the depth of each staged reduction slice.
+  int64_t rows, columns, depth;
+  /// Outputs each thread computes per slice on CUDA cores.
+  int64_t rowTile, columnTile;
+  /// f16: warps compute on tensor cores from f16 tiles; null: CUDA cores.
+  Type mmaType;
+};
+} // namespace
+
+/// The phase of a slice on CUDA cores: each thread updates a `rowTile` x
+/// `columnTile` register tile of the accumulators, its columns strided for
+/// conflict-free shared-memory reads.
+static void registerTilePhase(IRRewriter &rewriter, Location loc,
+                              linalg::LinalgOp op, const BlockTiling &tiling,
+                              Value lhsTile, Value rhsTile, Value accTile) {
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, value);
+  };
+  int64_t columnThreads = tiling.columns / tiling.columnTile;
+  SmallVector<Value> t = parallelLoop(
+      rewriter, loc, {tiling.rows / tiling.rowTile, columnThreads});
+  SmallVector<Value> rows, columns, accumulators;
+  for (int64_t i = 0; i < tiling.rowTile; ++i)
+    rows.push_back(arith::AddIOp::create(
+        rewriter, loc,
+        arith::MulIOp::create(rewriter, loc, t[0], index(tiling.rowTile)),
+        index(i)));
+  for (int64_t j = 0; j < tiling.columnTile; ++j)
+    columns.push_back(
+        arith::AddIOp::create(rewriter, loc, t[1], index(j * columnThreads)));
+  for (Value row : rows)
+    for (Value column : columns)
+      accumulators.push_back(memref::LoadOp::create(rewriter, loc, accTile,
+                                                    ValueRange{row, column}));
+  auto depthLoop = scf::ForOp::create(
+      rewriter, loc, index(0), index(tiling.depth), index(1), accumulators,
+      [&](OpBuilder &builder, Location loc, Value kk, ValueRange iterArgs) {
+        SmallVector<Value> a, b, next;
+        for (Value row : rows)
+          a.push_back(memref::LoadOp::create(builder, loc, lhsTile,
+                                             ValueRange{row, kk}));
+        for (Value column : columns)
+          b.push_back(memref::LoadOp::create(builder, loc, rhsTile,
+                                             ValueRange{kk, column}));
+        for (int64_t i = 0; i < tiling.rowTile; ++i)
+          for (int64_t j = 0; j < tiling.columnTile; ++j)
+            next.push_back(applyPayload(builder, op, a[i], b[j],
+                                        iterArgs[i * tiling.columnTile + j]));
+        scf::YieldOp::create(builder, loc, next);
+      });
+  for (auto [i, row] : llvm::enumerate(rows))
+    for (auto [j, column] : llvm::enumerate(columns))
+      memref::StoreOp::create(rewriter, loc,
+                              depthLoop.getResult(i * tiling.columnTile + j),
+                              accTile, ValueRange{row, column});
+}
+
+/// The tensor-core instruction shape: m16 n8 k16 (mma.sync with f16
+/// operands and f32 accumulators).
+static constexpr int64_t kMmaRows = 16, kMmaColumns = 8, kMmaDepth = 16;
+
+/// The phase of a slice on tensor cores: a warp-level parallel loop (see
+/// infini-parallel-loops-to-gpu) over the 16 x 8 tiles of the accumulators;
+/// a warp reads its tile, runs one 16 x 8 x 16 vector.contract per 16 of
+/// the slice's depth and writes the tile back. All the warp's lanes run the
+/// same vector code, which infini-gpu-warp-mma distributes over them
+/// (ldmatrix, mma.sync). That code sits in a warp-level
+/// `scf.execute_region`, its indices computed by affine.apply, so that the
+/// distribution sees nothing else.
+static void warpTilePhase(IRRewriter &rewriter, Location loc,
+                          const BlockTiling &tiling, Value lhsTile,
+                          Value rhsTile, Value accTile) {
+  SmallVector<Value> t = parallelLoop(
+      rewriter, loc, {tiling.rows / kMmaRows, tiling.columns / kMmaColumns});
+  UnitAttr warpLevel = rewriter.getUnitAttr();
+  t[0].getParentBlock()->getParentOp()->setAttr(infini::kWarpLevelAttrName,
+                                                warpLevel);
+  auto region = scf::ExecuteRegionOp::create(rewriter, loc, TypeRange{});
+  region.setNoInline(true);
+  region->setAttr(infini::kWarpLevelAttrName, warpLevel);
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToStart(&region.getRegion().emplaceBlock());
+  auto yield = scf::YieldOp::create(rewriter, loc);
+  rewriter.setInsertionPoint(yield);
+
+  AffineExpr tile = rewriter.getAffineDimExpr(0);
+  auto scaled = [&](Value value, int64_t factor) -> Value {
+    return affine::AffineApplyOp::create(
+        rewriter, loc, AffineMap::get(1, 0, tile * factor), value);
+  };
+  auto read = [&](Value buffer, ArrayRef<int64_t> shape, Value row,
+                  Value column) -> Value {
+    Type type = getElementTypeOrSelf(buffer.getType());
+    Value padding = arith::ConstantOp::create(
+        rewriter, loc, cast<TypedAttr>(rewriter.getZeroAttr(type)));
+    return vector::TransferReadOp::create(
+        rewriter, loc, VectorType::get(shape, type), buffer,
+        ValueRange{row, column}, padding, ArrayRef<bool>{true, true});
+  };
+  Value row = scaled(t[0], kMmaRows);
+  Value column = scaled(t[1], kMmaColumns);
+  Value acc = read(accTile, {kMmaRows, kMmaColumns}, row, column);
+  AffineExpr m, n, k;
+  bindDims(rewriter.getContext(), m, n, k);
+  for (int64_t kk = 0; kk < tiling.depth; kk += kMmaDepth) {
+    Value depth = arith::ConstantIndexOp::create(rewriter, loc, kk);
+    Value a = read(lhsTile, {kMmaRows, kMmaDepth}, row, depth);
+    Value b = read(rhsTile, {kMmaDepth, kMmaColumns}, depth, column);
+    acc = vector::ContractionOp::create(
+        rewriter, loc, a, b, acc, {{m, k}, {k, n}, {m, n}},
+        {vector::IteratorType::parallel, vector::IteratorType::parallel,
+         vector::IteratorType::reduction});
+  }
+  vector::TransferWriteOp::create(rewriter, loc, acc, accTile,
+                                  ValueRange{row, column},
+                                  ArrayRef<bool>{true, true});
+}
+
+/// Elements each row of a tensor-core tile is padded by: rows then start
+/// 16 bytes apart modulo 128, so the eight rows an ldmatrix reads fall in
+/// distinct shared-memory banks.
+static constexpr int64_t kMmaRowPadding = 8;
+
 /// Rewrites a large contraction into the shared-memory tiled form: one
-/// iteration of an outer parallel loop per `blockRows` x `blockColumns`
-/// output tile (a GPU block after infini-parallel-loops-to-gpu), whose
-/// accumulators live in a shared tile; for each `blockDepth`-deep slice of
-/// the reduction the block stages both inputs' slices in shared tiles
-/// (coalesced loads, zero past the end of the reduction), then each thread
-/// updates a `rowTile` x `columnTile` register tile of the accumulators from
-/// them. Each phase is a nested parallel loop, which the cooperative launch
-/// spreads over the block's threads with barriers in between.
+/// iteration of an outer parallel loop per `rows` x `columns` output tile
+/// (a GPU block after infini-parallel-loops-to-gpu), whose accumulators live
+/// in a shared tile; for each `depth`-deep slice of the reduction the block
+/// stages both inputs' slices in shared tiles (coalesced loads, zero past
+/// the end of the reduction, converted to f16 for tensor cores), then
+/// updates the accumulators from them, per thread or per warp. Each phase
+/// is a nested parallel loop, which the cooperative launch spreads over the
+/// block's threads with barriers in between.
 static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
-                                 TileDims dims, int64_t blockRows,
-                                 int64_t blockColumns, int64_t blockDepth,
-                                 int64_t rowTile, int64_t columnTile) {
+                                 TileDims dims, const BlockTiling &tiling) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   unsigned numLoops = op.getNumLoops();
@@ -282,15 +414,15 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   SmallVector<unsigned> outer;
   scf::ParallelOp blocks = buildTileGrid(
       rewriter, loc, dims, sizes,
-      rewriter.createOrFold<arith::CeilDivUIOp>(loc, rowsM, index(blockRows)),
+      rewriter.createOrFold<arith::CeilDivUIOp>(loc, rowsM, index(tiling.rows)),
       rewriter.createOrFold<arith::CeilDivUIOp>(loc, columnsN,
-                                                index(blockColumns)),
+                                                index(tiling.columns)),
       outer);
   SmallVector<Value> blockIvs = blocks.getInductionVars();
   Value rowBase = arith::MulIOp::create(rewriter, loc, blockIvs[outer.size()],
-                                        index(blockRows));
+                                        index(tiling.rows));
   Value columnBase = arith::MulIOp::create(
-      rewriter, loc, blockIvs[outer.size() + 1], index(blockColumns));
+      rewriter, loc, blockIvs[outer.size() + 1], index(tiling.columns));
   // The iteration point at (row, column, depth), clamped to valid indices.
   auto point = [&](OpBuilder &builder, Value row, Value column, Value depth) {
     SmallVector<Value> values(numLoops);
@@ -304,23 +436,30 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
 
   OpOperand *lhs = op.getDpsInputOperand(0), *rhs = op.getDpsInputOperand(1);
   OpOperand &init = op.getDpsInitsMutable()[0];
-  Type lhsType = getElementTypeOrSelf(lhs->get().getType());
-  Type rhsType = getElementTypeOrSelf(rhs->get().getType());
   Type accType = getElementTypeOrSelf(init.get().getType());
+  auto stagedType = [&](OpOperand *input) {
+    return tiling.mmaType ? tiling.mmaType
+                          : getElementTypeOrSelf(input->get().getType());
+  };
+  int64_t padding = tiling.mmaType ? kMmaRowPadding : 0;
   // Only loaded and stored, so they go to shared memory.
   Value lhsTile = memref::AllocOp::create(
-      rewriter, loc, MemRefType::get({blockRows, blockDepth}, lhsType));
+      rewriter, loc,
+      MemRefType::get({tiling.rows, tiling.depth + padding}, stagedType(lhs)));
   Value rhsTile = memref::AllocOp::create(
-      rewriter, loc, MemRefType::get({blockDepth, blockColumns}, rhsType));
+      rewriter, loc,
+      MemRefType::get({tiling.depth, tiling.columns + padding},
+                      stagedType(rhs)));
   Value accTile = memref::AllocOp::create(
-      rewriter, loc, MemRefType::get({blockRows, blockColumns}, accType));
+      rewriter, loc,
+      MemRefType::get({tiling.rows, tiling.columns + padding}, accType));
   Block *body = rewriter.getInsertionBlock();
   Block::iterator bodyPoint = rewriter.getInsertionPoint();
 
   // Accumulators start from the output.
   {
     SmallVector<Value> ij =
-        parallelLoop(rewriter, loc, {blockRows, blockColumns});
+        parallelLoop(rewriter, loc, {tiling.rows, tiling.columns});
     Value row = arith::AddIOp::create(rewriter, loc, rowBase, ij[0]);
     Value column = arith::AddIOp::create(rewriter, loc, columnBase, ij[1]);
     Value value = memref::LoadOp::create(
@@ -331,15 +470,15 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   }
 
   auto slices =
-      scf::ForOp::create(rewriter, loc, zero, depthK, index(blockDepth));
+      scf::ForOp::create(rewriter, loc, zero, depthK, index(tiling.depth));
   Block *sliceBody = slices.getBody();
   Value sliceBase = slices.getInductionVar();
   // Stage both inputs' slices; past the reduction's end they are zero.
-  auto stage = [&](OpOperand *input, Value tile, Type type, bool isLhs) {
+  auto stage = [&](OpOperand *input, Value tile, bool isLhs) {
     rewriter.setInsertionPoint(sliceBody->getTerminator());
     SmallVector<Value> ij =
-        isLhs ? parallelLoop(rewriter, loc, {blockRows, blockDepth})
-              : parallelLoop(rewriter, loc, {blockDepth, blockColumns});
+        isLhs ? parallelLoop(rewriter, loc, {tiling.rows, tiling.depth})
+              : parallelLoop(rewriter, loc, {tiling.depth, tiling.columns});
     Value depth =
         arith::AddIOp::create(rewriter, loc, sliceBase, isLhs ? ij[1] : ij[0]);
     Value row =
@@ -351,62 +490,31 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     Value value = memref::LoadOp::create(
         rewriter, loc, input->get(),
         operandIndices(op, *input, point(rewriter, row, column, depth)));
+    if (tiling.mmaType)
+      value = arith::TruncFOp::create(rewriter, loc, tiling.mmaType, value);
     Value inside = arith::CmpIOp::create(
         rewriter, loc, arith::CmpIPredicate::ult, depth, depthK);
     value = arith::SelectOp::create(
         rewriter, loc, inside, value,
-        arith::ConstantOp::create(rewriter, loc,
-                                  cast<TypedAttr>(rewriter.getZeroAttr(type))));
+        arith::ConstantOp::create(
+            rewriter, loc,
+            cast<TypedAttr>(rewriter.getZeroAttr(value.getType()))));
     memref::StoreOp::create(rewriter, loc, value, tile, ij);
   };
-  stage(lhs, lhsTile, lhsType, /*isLhs=*/true);
-  stage(rhs, rhsTile, rhsType, /*isLhs=*/false);
+  stage(lhs, lhsTile, /*isLhs=*/true);
+  stage(rhs, rhsTile, /*isLhs=*/false);
 
-  // Register tiles of the accumulators, columns strided for conflict-free
-  // shared-memory reads.
   rewriter.setInsertionPoint(sliceBody->getTerminator());
-  int64_t columnThreads = blockColumns / columnTile;
-  SmallVector<Value> t =
-      parallelLoop(rewriter, loc, {blockRows / rowTile, columnThreads});
-  SmallVector<Value> rows, columns, accumulators;
-  for (int64_t i = 0; i < rowTile; ++i)
-    rows.push_back(arith::AddIOp::create(
-        rewriter, loc,
-        arith::MulIOp::create(rewriter, loc, t[0], index(rowTile)), index(i)));
-  for (int64_t j = 0; j < columnTile; ++j)
-    columns.push_back(
-        arith::AddIOp::create(rewriter, loc, t[1], index(j * columnThreads)));
-  for (int64_t i = 0; i < rowTile; ++i)
-    for (int64_t j = 0; j < columnTile; ++j)
-      accumulators.push_back(memref::LoadOp::create(
-          rewriter, loc, accTile, ValueRange{rows[i], columns[j]}));
-  auto depthLoop = scf::ForOp::create(
-      rewriter, loc, zero, index(blockDepth), one, accumulators,
-      [&](OpBuilder &builder, Location loc, Value kk, ValueRange iterArgs) {
-        SmallVector<Value> a, b, next;
-        for (int64_t i = 0; i < rowTile; ++i)
-          a.push_back(memref::LoadOp::create(builder, loc, lhsTile,
-                                             ValueRange{rows[i], kk}));
-        for (int64_t j = 0; j < columnTile; ++j)
-          b.push_back(memref::LoadOp::create(builder, loc, rhsTile,
-                                             ValueRange{kk, columns[j]}));
-        for (int64_t i = 0; i < rowTile; ++i)
-          for (int64_t j = 0; j < columnTile; ++j)
-            next.push_back(applyPayload(builder, op, a[i], b[j],
-                                        iterArgs[i * columnTile + j]));
-        scf::YieldOp::create(builder, loc, next);
-      });
-  for (int64_t i = 0; i < rowTile; ++i)
-    for (int64_t j = 0; j < columnTile; ++j)
-      memref::StoreOp::create(rewriter, loc,
-                              depthLoop.getResult(i * columnTile + j), accTile,
-                              ValueRange{rows[i], columns[j]});
+  if (tiling.mmaType)
+    warpTilePhase(rewriter, loc, tiling, lhsTile, rhsTile, accTile);
+  else
+    registerTilePhase(rewriter, loc, op, tiling, lhsTile, rhsTile, accTile);
 
   // The block's outputs inside the product's bounds.
   rewriter.setInsertionPointAfter(slices);
   {
     SmallVector<Value> ij =
-        parallelLoop(rewriter, loc, {blockRows, blockColumns});
+        parallelLoop(rewriter, loc, {tiling.rows, tiling.columns});
     Value row = arith::AddIOp::create(rewriter, loc, rowBase, ij[0]);
     Value column = arith::AddIOp::create(rewriter, loc, columnBase, ij[1]);
     Value inside = arith::AndIOp::create(
@@ -426,8 +534,10 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
 }
 
 /// The shared-memory tile: 64 x 64 outputs of a block, 16-deep slices of
-/// the reduction (24 KiB of f32 tiles).
-static constexpr int64_t kBlockRows = 64, kBlockColumns = 64, kBlockDepth = 16;
+/// the reduction on CUDA cores (24 KiB of f32 tiles), 64-deep on tensor
+/// cores (about 35 KiB: f16 input tiles and the f32 accumulators, padded).
+static constexpr int64_t kBlockRows = 64, kBlockColumns = 64, kBlockDepth = 16,
+                         kMmaBlockDepth = 64;
 
 /// Whether the product fills shared-memory tiles: dimensions of unknown
 /// size count as large.
@@ -440,6 +550,15 @@ static bool isLarge(linalg::LinalgOp op, TileDims dims) {
          atLeast(dims.n, kBlockColumns / 2) && atLeast(dims.k, kBlockDepth);
 }
 
+/// Whether tensor cores can compute `op`: a product of f32 values (the
+/// model's), whose multiply-add payload a contraction of f16 copies with
+/// f32 accumulation approximates.
+static bool suitsTensorCores(linalg::LinalgOp op) {
+  return llvm::all_of(op->getOperandTypes(), [](Type type) {
+    return getElementTypeOrSelf(type).isF32();
+  });
+}
+
 namespace {
 struct GPUTileContractionsPass
     : public infini::impl::GPUTileContractionsBase<GPUTileContractionsPass> {
@@ -448,6 +567,14 @@ struct GPUTileContractionsPass
   void runOnOperation() override {
     if (rowTile < 1 || columnTile < 1) {
       getOperation().emitError() << "register tile sizes must be positive";
+      return signalPassFailure();
+    }
+    Type mmaType;
+    if (tensorCores == "f16") {
+      mmaType = Float16Type::get(&getContext());
+    } else if (tensorCores != "none") {
+      getOperation().emitError() << "unsupported tensor-cores '" << tensorCores
+                                 << "'; expected none or f16";
       return signalPassFailure();
     }
     // Products inside a parallel loop (the fused attention's tiles) run in
@@ -462,11 +589,21 @@ struct GPUTileContractionsPass
     });
     IRRewriter rewriter(&getContext());
     for (auto [op, dims] : contractions) {
+      if (!sharedMemoryTiles || !isLarge(op, dims)) {
+        tileContraction(rewriter, op, dims, rowTile, columnTile);
+        continue;
+      }
+      if (mmaType && suitsTensorCores(op)) {
+        blockTileContraction(
+            rewriter, op, dims,
+            {kBlockRows, kBlockColumns, kMmaBlockDepth, 1, 1, mmaType});
+        continue;
+      }
       // Register tiles must divide the shared-memory tile.
-      if (sharedMemoryTiles && kBlockRows % rowTile == 0 &&
-          kBlockColumns % columnTile == 0 && isLarge(op, dims))
-        blockTileContraction(rewriter, op, dims, kBlockRows, kBlockColumns,
-                             kBlockDepth, rowTile, columnTile);
+      if (kBlockRows % rowTile == 0 && kBlockColumns % columnTile == 0)
+        blockTileContraction(rewriter, op, dims,
+                             {kBlockRows, kBlockColumns, kBlockDepth, rowTile,
+                              columnTile, Type()});
       else
         tileContraction(rewriter, op, dims, rowTile, columnTile);
     }

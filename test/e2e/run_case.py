@@ -5,12 +5,13 @@
                 [--ids int32|int64] [--weight-dtype f32|f16|bf16] [--seed S]
                 [--split K[,K2...]] [--unaligned-split] [--workdir DIR]
                 [--tool-arg ARG]... [--model MODEL.infini]
+                [--atol A] [--rtol R] [--atol-times-rms]
 
 Writes random weights and input (test/reference/make_case.py), runs
     infini-run CFG.json --weights W.safetensors --input IN.npy --output OUT.npy
                --state-out S.npz
 and compares OUT.npy and S.npz with test/reference/infini_reference.py within SPEC's
-bound. With --split K the stream is cut at token K: infini-run runs on [0,K) writing
+bound (or --atol/--rtol, for runs that opt into lower precision). With --split K the stream is cut at token K: infini-run runs on [0,K) writing
 --state-out, then on [K,N) with --state-in, and the concatenated output and the final
 state are checked against ONE reference run over all N tokens, so K must be a multiple
 of segment_len. --unaligned-split allows other cut points: the reference is then cut at
@@ -115,6 +116,12 @@ def main(argv=None):
     parser.add_argument("--workdir", help="keep the case files here")
     parser.add_argument("--tool-arg", action="append", default=[],
                         help="extra argument for infini-run (repeatable)")
+    parser.add_argument("--atol", type=float, default=compare.ATOL,
+                        help="absolute bound (default SPEC's, for f32 results)")
+    parser.add_argument("--rtol", type=float, default=compare.RTOL,
+                        help="relative bound (default SPEC's, for f32 results)")
+    parser.add_argument("--atol-times-rms", action="store_true",
+                        help="scale --atol by each array's RMS (f16 products)")
     args = parser.parse_args(argv)
 
     with open(args.config) as f:
@@ -184,8 +191,10 @@ def main(argv=None):
         else:
             ref, ref_state = infini_reference.run_model(config, ref_weights, ref_inputs)
 
-        lines = [compare.check_close("output", got, ref)]
-        lines += compare.check_state(got_state, ref_state)
+        lines = [compare.check_close("output", got, ref, args.atol, args.rtol,
+                                     atol_times_rms=args.atol_times_rms)]
+        lines += compare.check_state(got_state, ref_state, args.atol, args.rtol,
+                                     atol_times_rms=args.atol_times_rms)
     except ToolFailure as e:
         print(f"FAIL {name}: infini-run {e}")
         print(f"case files kept in {work}")

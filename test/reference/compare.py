@@ -23,9 +23,13 @@ class Mismatch(Exception):
     """A comparison failure; its message says what and where."""
 
 
-def check_close(name, got, ref, atol=ATOL, rtol=RTOL, dtype=np.float32):
+def check_close(name, got, ref, atol=ATOL, rtol=RTOL, dtype=np.float32,
+                atol_times_rms=False):
     """Checks `got` against float reference `ref`; returns a one-line summary.
 
+    With `atol_times_rms` the absolute bound is atol times the RMS of `ref`:
+    the scale of errors from rounding the operands of sums (lower-precision
+    matrix products), which cancellation does not shrink with the result.
     Raises Mismatch naming the worst element (largest err / bound) on failure.
     """
     got = np.asarray(got)
@@ -46,6 +50,8 @@ def check_close(name, got, ref, atol=ATOL, rtol=RTOL, dtype=np.float32):
     g = got.astype(np.float64)
     r = ref.astype(np.float64)
     err = np.abs(g - r)
+    if atol_times_rms:
+        atol = atol * float(np.sqrt(np.mean(r * r)))
     bound = atol + rtol * np.abs(r)
     worst = np.unravel_index(np.argmax(err / bound), err.shape)
     max_err = float(err.max())
@@ -58,7 +64,7 @@ def check_close(name, got, ref, atol=ATOL, rtol=RTOL, dtype=np.float32):
     return f"{name}: {detail}"
 
 
-def check_state(got, ref, atol=ATOL, rtol=RTOL):
+def check_state(got, ref, atol=ATOL, rtol=RTOL, atol_times_rms=False):
     """Checks a state dict (name -> array) against the reference state; returns lines."""
     lines = []
     for name in ref:
@@ -73,7 +79,8 @@ def check_state(got, ref, atol=ATOL, rtol=RTOL):
                 raise Mismatch(f"state 'position': {int(pos)}, expected {int(ref[name])}")
             lines.append(f"state 'position' = {int(pos)}, ok")
         else:
-            lines.append(check_close(f"state '{name}'", got[name], ref[name], atol, rtol))
+            lines.append(check_close(f"state '{name}'", got[name], ref[name], atol, rtol,
+                                     atol_times_rms=atol_times_rms))
     extra = sorted(set(got) - set(ref))
     if extra:
         lines.append(f"note: state has arrays the reference does not: {extra}")

@@ -15,12 +15,26 @@ std::string errorOf(const std::vector<std::string> &args) {
 } // namespace
 
 TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
-  StatusOr<RunOptions> options = parseRunOptions(
-      {"model.infini", "--weights", "w.safetensors", "--input=in.npy",
-       "-output=out.npy", "--state-in", "s0.npz", "--state-out=s1.npz",
-       "--dump-ir-dir=ir", "--time", "--num-threads=3",
-       "--fuse-attention=false", "--fuse-swiglu=false", "--fuse-rope=0",
-       "--vectorize=0", "--target=cuda", "--chip", "sm_90"});
+  StatusOr<RunOptions> options = parseRunOptions({"model.infini",
+                                                  "--weights",
+                                                  "w.safetensors",
+                                                  "--input=in.npy",
+                                                  "-output=out.npy",
+                                                  "--state-in",
+                                                  "s0.npz",
+                                                  "--state-out=s1.npz",
+                                                  "--dump-ir-dir=ir",
+                                                  "--time",
+                                                  "--num-threads=3",
+                                                  "--fuse-attention=false",
+                                                  "--fuse-swiglu=false",
+                                                  "--fuse-rope=0",
+                                                  "--vectorize=0",
+                                                  "--target=cuda",
+                                                  "--chip",
+                                                  "sm_90",
+                                                  "--tensor-cores=f16",
+                                                  "--emulate-gpu"});
   ASSERT_TRUE(options) << options.status().message();
   EXPECT_EQ(options->model.modelPath, "model.infini");
   EXPECT_EQ(options->weightsPath, "w.safetensors");
@@ -37,6 +51,8 @@ TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
   EXPECT_FALSE(options->model.vectorize);
   EXPECT_EQ(options->model.target, Target::Cuda);
   EXPECT_EQ(options->model.chip, "sm_90");
+  EXPECT_EQ(options->model.tensorCores, "f16");
+  EXPECT_TRUE(options->model.emulateGPU);
 }
 
 TEST(RunOptionsTest, Defaults) {
@@ -50,6 +66,8 @@ TEST(RunOptionsTest, Defaults) {
   EXPECT_FALSE(options->printTiming);
   EXPECT_EQ(options->threadCount, 0u);
   EXPECT_EQ(options->model.target, Target::Cpu);
+  EXPECT_EQ(options->model.tensorCores, "none");
+  EXPECT_FALSE(options->model.emulateGPU);
   EXPECT_TRUE(options->stateInPath.empty());
 }
 
@@ -79,6 +97,12 @@ TEST(RunOptionsTest, ErrorsNameTheFlag) {
               HasSubstr("--time expects true or false, got 'maybe'"));
   EXPECT_THAT(with({"--target=tpu"}),
               HasSubstr("--target expects cpu or cuda, got 'tpu'"));
+  EXPECT_THAT(with({"--target=cuda", "--tensor-cores=bf16"}),
+              HasSubstr("--tensor-cores expects none or f16, got 'bf16'"));
+  EXPECT_THAT(with({"--tensor-cores=f16"}),
+              HasSubstr("--tensor-cores needs --target=cuda"));
+  EXPECT_THAT(with({"--emulate-gpu"}),
+              HasSubstr("--emulate-gpu needs --target=cuda"));
   EXPECT_THAT(with({"--state-in"}), HasSubstr("--state-in expects a value"));
   EXPECT_THAT(with({"--weights="}),
               HasSubstr("--weights expects a non-empty file"));

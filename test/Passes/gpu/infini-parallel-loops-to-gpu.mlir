@@ -97,6 +97,40 @@ func.func @nested(%a: memref<4x16xf32>, %b: memref<4x4x16xf32>, %s: memref<4xf32
 
 // -----
 
+// A warp-level nested loop (tensor-core tiles) is strided over the block's
+// warps: every lane of warp tid/32 runs the iteration, the stride is the
+// number of warps. Its temporaries read by vector transfers live in shared
+// memory too.
+// CHECK-LABEL: func.func @warps
+// CHECK: gpu.launch {{.*}} = %c128{{.*}} workgroup(%[[TILE:[^ ]+]] : memref<16x8xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[DIM:.+]] = gpu.block_dim x
+// CHECK: gpu.barrier
+// CHECK: %[[WARP:.+]] = arith.divui %{{.+}}, %c32
+// CHECK: %[[WARPS:.+]] = arith.ceildivui %[[DIM]], %c32
+// CHECK: scf.for %{{.+}} = %[[WARP]] to %c6{{.*}} step %[[WARPS]] {
+// CHECK: vector.transfer_read %[[TILE]]
+// CHECK: gpu.barrier
+func.func @warps(%out: memref<2x6x16x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c6 = arith.constant 6 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
+    %tile = memref.alloc() : memref<16x8xf32>
+    scf.parallel (%w) = (%c0) to (%c6) step (%c1) {
+      %v = vector.transfer_read %tile[%c0, %c0], %zero {in_bounds = [true, true]} : memref<16x8xf32>, vector<16x8xf32>
+      vector.transfer_write %v, %out[%b, %w, %c0, %c0] {in_bounds = [true, true]} : vector<16x8xf32>, memref<2x6x16x8xf32>
+      scf.reduce
+    } {infini.warp_level}
+    memref.dealloc %tile : memref<16x8xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // Host code that touches memory outside any parallel loop (a zero-rank op,
 // a serial loop) runs in a launch of one thread.
 // CHECK-LABEL: func.func @host_access

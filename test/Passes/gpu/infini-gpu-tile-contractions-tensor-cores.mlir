@@ -1,0 +1,51 @@
+// RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-tile-contractions{tensor-cores=f16}),canonicalize,cse)' -split-input-file | FileCheck %s
+
+// With tensor-cores=f16 a large f32 product stages f16 copies of 64-deep
+// slices of its inputs (rows padded to 72 elements) next to the padded f32
+// accumulator tile, then a warp-level loop over the 4 x 8 tiles of 16 x 8
+// accumulators runs a warp-level region: read the tile, four 16x16x16
+// contractions (one per 16 of the slice's depth), write it back.
+// CHECK-LABEL: func.func @large
+// CHECK-SAME: (%[[A:[^:]+]]: memref<?x100xf32>, %[[B:[^:]+]]: memref<100x96xf32>, %[[C:[^:]+]]: memref<?x96xf32>)
+// CHECK-DAG: %[[AT:.+]] = memref.alloc() : memref<64x72xf16>
+// CHECK-DAG: %[[BT:.+]] = memref.alloc() : memref<64x72xf16>
+// CHECK-DAG: %[[CT:.+]] = memref.alloc() : memref<64x72xf32>
+// CHECK: scf.for %{{.+}} = %c0 to %c100 step %c64 {
+// CHECK: scf.parallel
+// CHECK: %[[AV:.+]] = memref.load %[[A]]
+// CHECK: %[[AH:.+]] = arith.truncf %[[AV]] : f32 to f16
+// CHECK: arith.select %{{.+}}, %[[AH]], %{{.+}} : f16
+// CHECK: memref.store %{{.+}}, %[[AT]]
+// CHECK: scf.parallel
+// CHECK: memref.load %[[B]]
+// CHECK: arith.truncf
+// CHECK: memref.store %{{.+}}, %[[BT]]
+// CHECK: scf.parallel (%[[I:.+]], %[[J:.+]]) = (%c0, %c0) to (%c4, %c8) step (%c1, %c1) {
+// CHECK: scf.execute_region no_inline {
+// CHECK: %[[ROW:.+]] = affine.apply #{{.+}}(%[[I]])
+// CHECK: %[[COL:.+]] = affine.apply #{{.+}}(%[[J]])
+// CHECK: %[[ACC:.+]] = vector.transfer_read %[[CT]][%[[ROW]], %[[COL]]]{{.*}} vector<16x8xf32>
+// CHECK: vector.transfer_read %[[AT]][%[[ROW]], %c0]{{.*}} vector<16x16xf16>
+// CHECK: vector.transfer_read %[[BT]][%c0, %[[COL]]]{{.*}} vector<16x8xf16>
+// CHECK: vector.contract {{.*}} vector<16x16xf16>, vector<16x8xf16> into vector<16x8xf32>
+// CHECK-COUNT-3: vector.contract
+// CHECK: vector.transfer_write %{{.+}}, %[[CT]][%[[ROW]], %[[COL]]]
+// CHECK: scf.yield
+// CHECK: } {infini.warp_level}
+// CHECK: } {infini.warp_level}
+func.func @large(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96xf32>) {
+  linalg.matmul ins(%a, %b : memref<?x100xf32>, memref<100x96xf32>) outs(%c : memref<?x96xf32>)
+  return
+}
+
+// -----
+
+// Small products keep the per-thread register tiles.
+// CHECK-LABEL: func.func @small
+// CHECK-NOT: vector.contract
+// CHECK: scf.for {{.*}} -> (f32
+func.func @small(%a: memref<8x8xf32>, %b: memref<8x8xf32>, %c: memref<8x8xf32>) {
+  linalg.matmul ins(%a, %b : memref<8x8xf32>, memref<8x8xf32>) outs(%c : memref<8x8xf32>)
+  return
+}
+

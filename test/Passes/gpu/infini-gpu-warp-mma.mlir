@@ -1,0 +1,67 @@
+// RUN: infini-opt %s --pass-pipeline='builtin.module(gpu.module(infini-gpu-warp-mma,canonicalize,cse))' -split-input-file -verify-diagnostics | FileCheck %s
+
+// A warp-level region's tile reads become per-lane fragment loads (ldmatrix
+// from shared memory for the f16 operands, the second transposed; vector
+// loads for the f32 accumulators), its contraction mma.sync m16n8k16, its
+// write per-lane stores; the region is inlined. The kernel's other integer
+// arithmetic is left alone.
+// CHECK-LABEL: gpu.func @tile
+// CHECK: arith.muli
+// CHECK: gpu.lane_id
+// CHECK-DAG: vector.load %{{.+}} : memref<64x72xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK-DAG: nvgpu.ldmatrix %{{.+}} {numTiles = 4 : i32, transpose = false} : memref<64x72xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK-DAG: nvgpu.ldmatrix %{{.+}} {numTiles = 2 : i32, transpose = true} : memref<64x72xf16, #gpu.address_space<workgroup>> -> vector<2x2xf16>
+// CHECK: nvgpu.mma.sync(%{{.+}}, %{{.+}}, %{{.+}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK: vector.store %{{.+}} : memref<64x72xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK-NOT: vector.contract
+// CHECK-NOT: scf.execute_region
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @tile(%out: memref<64xindex>, %i: index, %j: index)
+        workgroup(%lhs: memref<64x72xf16, #gpu.address_space<workgroup>>,
+                  %rhs: memref<64x72xf16, #gpu.address_space<workgroup>>,
+                  %acc: memref<64x72xf32, #gpu.address_space<workgroup>>) kernel {
+      %c0 = arith.constant 0 : index
+      %product = arith.muli %i, %j : index
+      memref.store %product, %out[%c0] : memref<64xindex>
+      scf.execute_region no_inline {
+        %zero16 = arith.constant 0.0 : f16
+        %zero32 = arith.constant 0.0 : f32
+        %row = affine.apply affine_map<(d0) -> (d0 * 16)>(%i)
+        %column = affine.apply affine_map<(d0) -> (d0 * 8)>(%j)
+        %0 = vector.transfer_read %acc[%row, %column], %zero32 {in_bounds = [true, true]} : memref<64x72xf32, #gpu.address_space<workgroup>>, vector<16x8xf32>
+        %1 = vector.transfer_read %lhs[%row, %c0], %zero16 {in_bounds = [true, true]} : memref<64x72xf16, #gpu.address_space<workgroup>>, vector<16x16xf16>
+        %2 = vector.transfer_read %rhs[%c0, %column], %zero16 {in_bounds = [true, true]} : memref<64x72xf16, #gpu.address_space<workgroup>>, vector<16x8xf16>
+        %3 = vector.contract {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %1, %2, %0 : vector<16x16xf16>, vector<16x8xf16> into vector<16x8xf32>
+        vector.transfer_write %3, %acc[%row, %column] {in_bounds = [true, true]} : vector<16x8xf32>, memref<64x72xf32, #gpu.address_space<workgroup>>
+        scf.yield
+      } {infini.warp_level}
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// A contraction the conversion cannot distribute is an error, not a
+// silently scalar (and per-lane redundant) product.
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @odd_shape(%x: vector<4x4xf16>, %y: vector<4x4xf16>, %z: vector<4x4xf32>, %out: memref<4x4xf32>) kernel {
+      scf.execute_region no_inline {
+        %c0 = arith.constant 0 : index
+        // expected-error @below {{could not be lowered to mma.sync}}
+        %0 = vector.contract {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %x, %y, %z : vector<4x4xf16>, vector<4x4xf16> into vector<4x4xf32>
+        vector.store %0, %out[%c0, %c0] : memref<4x4xf32>, vector<4x4xf32>
+        scf.yield
+      } {infini.warp_level}
+      gpu.return
+    }
+  }
+}
