@@ -11,6 +11,8 @@ input (batch 1), runs the artifact with `infini-run --time` and the PyTorch peer
 (benchmarks/torch_peer.py, eager float32 on cuda, scaled_dot_product_attention
 where there is no CoPE), checks the two outputs agree within SPEC's bound, and
 prints tokens/s and GFLOP/s of both and their ratio, measured in this run.
+With --tensor-cores it runs the artifacts compiled with --tensor-cores=f16
+against the peer under torch.autocast(float16), both on f16 tensor cores.
 """
 
 import argparse
@@ -42,11 +44,13 @@ def best_infini(runner, artifact, weights, inp, out, repeats):
     return best
 
 
-def best_torch(cfg_path, weights, inp, out, repeats, device):
-    proc = subprocess.run([sys.executable, os.path.join(HERE, "torch_peer.py"), "--config",
-                           cfg_path, "--weights", weights, "--input", inp, "--output", out,
-                           "--repeats", str(repeats), "--device", device],
-                          capture_output=True, text=True)
+def best_torch(cfg_path, weights, inp, out, repeats, device, autocast_f16):
+    command = [sys.executable, os.path.join(HERE, "torch_peer.py"), "--config", cfg_path,
+               "--weights", weights, "--input", inp, "--output", out, "--repeats",
+               str(repeats), "--device", device]
+    if autocast_f16:
+        command.append("--autocast-f16")
+    proc = subprocess.run(command, capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(proc.stderr.strip())
     return json.loads(proc.stdout.strip().splitlines()[-1])["best_s"]
@@ -57,11 +61,18 @@ def main(argv=None):
     p.add_argument("--tokens", type=int, default=8192)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--runner", default=os.path.join(ROOT, "bin", "infini-run"))
-    p.add_argument("--artifacts", default=os.path.join(ROOT, "bench-artifacts"))
+    p.add_argument("--artifacts", help="the artifacts (default bench-artifacts, or "
+                   "bench-artifacts-f16 with --tensor-cores)")
+    p.add_argument("--tensor-cores", action="store_true",
+                   help="the --tensor-cores=f16 artifacts against PyTorch under "
+                        "autocast(float16); outputs agree within 2e-2 (rms + |ref|)")
     p.add_argument("--markdown", help="also write the table as Markdown here")
     p.add_argument("--device", default="cuda",
                    help="PyTorch's device (cpu: a smoke test with CPU artifacts)")
     args = p.parse_args(argv)
+    if not args.artifacts:
+        args.artifacts = os.path.join(
+            ROOT, "bench-artifacts-f16" if args.tensor_cores else "bench-artifacts")
 
     rows = [("model", "infini tok/s", "GFLOP/s", f"PyTorch {args.device} tok/s", "GFLOP/s",
              "infini/PyTorch", "max |err| / bound")]
@@ -76,9 +87,13 @@ def main(argv=None):
         infini = best_infini(args.runner, artifact, f_("w.safetensors"), f_("in.npy"),
                              f_("infini.npy"), args.repeats)
         torch_s = best_torch(cfg_path, f_("w.safetensors"), f_("in.npy"), f_("torch.npy"),
-                             args.repeats, args.device)
+                             args.repeats, args.device, args.tensor_cores)
         a, b = np.load(f_("infini.npy")), np.load(f_("torch.npy"))
-        worst = float(np.max(np.abs(a - b) / (2e-3 + 2e-3 * np.abs(b))))
+        if args.tensor_cores:
+            bound = 2e-2 * (np.sqrt(np.mean(b.astype(np.float64) ** 2)) + np.abs(b))
+        else:
+            bound = 2e-3 + 2e-3 * np.abs(b)
+        worst = float(np.max(np.abs(a - b) / bound))
         torch_tps = args.tokens / torch_s
         total = flops(load_config(name), args.tokens)["total"]
         rows.append((name, f"{infini:,.0f}", f"{total / args.tokens * infini / 1e9:,.0f}",

@@ -12,6 +12,7 @@ independent implementation of /work/shared/SPEC.md.
 
     torch_peer.py --config C.json --weights W.safetensors --input IN.npy \
         [--output OUT.npy] [--threads N] [--repeats 3] [--warmup 1] [--device cuda]
+        [--autocast-f16]
 
 Prints one JSON line: {"threads", "times_s": [...], "best_s", "attention": "sdpa"|"manual"}.
 The parent (run.py) sets OMP_NUM_THREADS / OPENBLAS_NUM_THREADS to match --threads.
@@ -253,6 +254,9 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU benchmark")
+    p.add_argument("--autocast-f16", action="store_true",
+                   help="run under torch.autocast(float16): matrix products on f16 "
+                        "tensor cores, the peer of infini's --tensor-cores=f16")
     args = p.parse_args(argv)
     device = torch.device(args.device)
 
@@ -269,7 +273,9 @@ def main(argv=None):
     model, x = model.to(device), x.to(device)
 
     times = []
-    with torch.inference_mode():
+    autocast = torch.autocast(device.type, dtype=torch.float16,
+                              enabled=args.autocast_f16)
+    with torch.inference_mode(), autocast:
         for _ in range(args.warmup):
             y = model(x)
         for _ in range(args.repeats):
@@ -279,7 +285,7 @@ def main(argv=None):
             synchronize()
             times.append(time.perf_counter() - t0)
     if args.output:
-        np.save(args.output, y.cpu().numpy().astype(np.float32))
+        np.save(args.output, y.float().cpu().numpy().astype(np.float32))
     has_cope = bool(config.get("cope"))
     print(json.dumps({"threads": args.threads, "times_s": times,
                       "best_s": min(times) if times else None,

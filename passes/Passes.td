@@ -290,11 +290,12 @@ def GPUTileContractions
     of 64-deep slices of its inputs (rows padded by 8 elements, so that
     ldmatrix reads hit distinct banks), and the update is a warp-level
     parallel loop (marked `infini.warp_level`) over the 16 x 8 tiles of the
-    accumulators, each a `vector.transfer_read` of the tile, one
-    `vector.contract` of 16 x 16 by 16 x 8 f16 operands into f32 per 16 of
-    the slice's depth, and a `vector.transfer_write`. The lanes of a warp
-    run that vector code together; `convert-vector-to-gpu` in stage 3 turns
-    it into `nvgpu.ldmatrix` and `nvgpu.mma.sync` (m16n8k16). The results
+    accumulators, whose body is a warp-level `scf.execute_region` (also
+    marked): a `vector.transfer_read` of the tile, one `vector.contract` of
+    16 x 16 by 16 x 8 f16 operands into f32 per 16 of the slice's depth, and
+    a `vector.transfer_write`, indices computed by `affine.apply`. The lanes
+    of a warp run that vector code together; `infini-gpu-warp-mma` in stage
+    3 turns it into `nvgpu.ldmatrix` and `nvgpu.mma.sync` (m16n8k16). The results
     differ from f32 by the rounding of the operands to f16 (11-bit
     significands), a precision the user opts into.
   }];

@@ -5,6 +5,7 @@
 #   scripts/gpu-check.sh pack DIR [CHIP]   # on the build machine (after setup.sh)
 #   DIR/gpu-check.sh                       # on the GPU machine: numerics
 #   DIR/benchmarks/gpu_bench.py            # on the GPU machine: vs PyTorch CUDA
+#   DIR/benchmarks/gpu_bench.py --tensor-cores  # f16 tensor cores, both sides
 #
 # `pack` compiles every e2e config for CUDA (default chip sm_90) with
 # infini-compile and copies them, the runtime-only infini-run and the
@@ -20,7 +21,8 @@ fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$2"
 chip="${3:-sm_90}"
-mkdir -p "$out/bin" "$out/artifacts" "$out/bench-artifacts" "$out/test"
+mkdir -p "$out/bin" "$out/artifacts" "$out/artifacts-f16" "$out/bench-artifacts" \
+  "$out/bench-artifacts-f16" "$out/test"
 cp "$root/build/bin/infini-run" "$out/bin/"
 cp -r "$root/test/reference" "$root/test/e2e" "$out/test/"
 cp -r "$root/benchmarks" "$out/"
@@ -28,6 +30,15 @@ rm -rf "$out/test/e2e/Output"
 for config in "$root"/benchmarks/configs/*.json; do
   "$root/build/bin/infini-compile" "$config" --target=cuda --chip="$chip" \
     -o "$out/bench-artifacts/$(basename "$config" .json).infini"
+  "$root/build/bin/infini-compile" "$config" --target=cuda --chip="$chip" \
+    --tensor-cores=f16 -o "$out/bench-artifacts-f16/$(basename "$config" .json).infini"
+done
+# Tensor-core (f16) artifacts of the configs whose products fill the tiles.
+cp "$root/examples/tiny-lm.json" "$out/test/e2e/configs/"
+for name in tensor_cores tiny-lm; do
+  "$root/build/bin/infini-compile" "$out/test/e2e/configs/$name.json" \
+    --target=cuda --chip="$chip" --tensor-cores=f16 \
+    -o "$out/artifacts-f16/$name.infini"
 done
 for config in "$root"/test/e2e/configs/*.json; do
   name="$(basename "$config" .json)"
@@ -50,8 +61,17 @@ for artifact in "$here"/artifacts/*.infini; do
     --config "$config" --model "$artifact" --batch 2 --tokens 77 --seed 5 \
     || failures=$((failures + 1))
 done
+# f16 operands err in proportion to the terms summed (see
+# test/e2e/gpu_tensor_cores.test for the bound).
+for artifact in "$here"/artifacts-f16/*.infini; do
+  name="$(basename "$artifact" .infini)"
+  config="$here/test/e2e/configs/$name.json"
+  "$python" "$here/test/e2e/run_case.py" --infini-run "$here/bin/infini-run" \
+    --config "$config" --model "$artifact" --batch 2 --tokens 150 --seed 5 \
+    --atol 2e-2 --rtol 2e-2 --atol-times-rms || failures=$((failures + 1))
+done
 echo "gpu-check: $failures failure(s)"
 [ "$failures" -eq 0 ]
 RUNNER
 chmod +x "$out/gpu-check.sh"
-echo "packed $(ls "$out/artifacts" | wc -l) artifacts for $chip into $out"
+echo "packed $(ls "$out/artifacts" "$out/artifacts-f16" | grep -c infini) artifacts for $chip into $out"

@@ -20,7 +20,7 @@
 // in shared memory and compute on tensor cores: each warp owns 16 x 8
 // tiles of the block's accumulators and updates them with 16 x 8 x 16
 // `vector.contract`s (f16 operands, f32 accumulation), which stage 3's
-// convert-vector-to-gpu turns into ldmatrix and mma.sync.
+// infini-gpu-warp-mma turns into ldmatrix and mma.sync.
 //
 //===----------------------------------------------------------------------===//
 
