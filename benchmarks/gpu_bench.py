@@ -65,7 +65,7 @@ def main(argv=None):
                    "bench-artifacts-f16 with --tensor-cores)")
     p.add_argument("--tensor-cores", action="store_true",
                    help="the --tensor-cores=f16 artifacts against PyTorch under "
-                        "autocast(float16); outputs agree within 2e-2 (rms + |ref|)")
+                        "autocast(float16); outputs agree within 5e-2 (rms + |ref|)")
     p.add_argument("--markdown", help="also write the table as Markdown here")
     p.add_argument("--device", default="cuda",
                    help="PyTorch's device (cpu: a smoke test with CPU artifacts)")
@@ -90,7 +90,7 @@ def main(argv=None):
                              args.repeats, args.device, args.tensor_cores)
         a, b = np.load(f_("infini.npy")), np.load(f_("torch.npy"))
         if args.tensor_cores:
-            bound = 2e-2 * (np.sqrt(np.mean(b.astype(np.float64) ** 2)) + np.abs(b))
+            bound = 5e-2 * (np.sqrt(np.mean(b.astype(np.float64) ** 2)) + np.abs(b))
         else:
             bound = 2e-3 + 2e-3 * np.abs(b)
         worst = float(np.max(np.abs(a - b) / bound))

@@ -295,7 +295,12 @@ def GPUTileContractions
     16 x 16 by 16 x 8 f16 operands into f32 per 16 of the slice's depth, and
     a `vector.transfer_write`, indices computed by `affine.apply`. The lanes
     of a warp run that vector code together; `infini-gpu-warp-mma` in stage
-    3 turns it into `nvgpu.ldmatrix` and `nvgpu.mma.sync` (m16n8k16). The results
+    3 turns it into `nvgpu.ldmatrix` and `nvgpu.mma.sync` (m16n8k16).
+    Products nested directly in a block's loop (the fused attention's score
+    and value tiles) whose static sizes are whole 16 x 8 x 16 tiles and
+    whose output is a row-major buffer take tensor cores in place: the
+    block stages f16 copies of both inputs, then its warps update the
+    output tile by tile. The results
     differ from f32 by the rounding of the operands to f16 (11-bit
     significands), a precision the user opts into.
   }];

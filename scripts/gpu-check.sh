@@ -68,7 +68,7 @@ for artifact in "$here"/artifacts-f16/*.infini; do
   config="$here/test/e2e/configs/$name.json"
   "$python" "$here/test/e2e/run_case.py" --infini-run "$here/bin/infini-run" \
     --config "$config" --model "$artifact" --batch 2 --tokens 150 --seed 5 \
-    --atol 2e-2 --rtol 2e-2 --atol-times-rms || failures=$((failures + 1))
+    --atol 5e-2 --rtol 5e-2 --atol-times-rms || failures=$((failures + 1))
 done
 echo "gpu-check: $failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -559,6 +559,71 @@ static bool suitsTensorCores(linalg::LinalgOp op) {
   });
 }
 
+/// The number of parallel loops around `op`. Warps can share only a
+/// product directly in a block's loop (depth 1): deeper loops run in one
+/// thread each, not in whole warps.
+static unsigned parallelDepth(Operation *op) {
+  unsigned depth = 0;
+  for (Operation *parent = op->getParentOp(); parent;
+       parent = parent->getParentOp())
+    depth += isa<scf::ParallelOp, scf::ForallOp>(parent);
+  return depth;
+}
+
+/// Whether `op`, a product nested in a GPU block's loop (the fused
+/// attention's tiles), can run as warp-level tensor-core tiles in place:
+/// static sizes that are whole 16 x 8 x 16 tiles, no other loops, f32
+/// values, and an output that is itself a row-major (m, n) buffer the tiles
+/// can be read from and written to.
+static bool fitsWarpTiles(linalg::LinalgOp op, TileDims dims) {
+  if (op.getNumLoops() != 3 || !suitsTensorCores(op))
+    return false;
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  if (ShapedType::isDynamicShape(bounds) || bounds[dims.m] % kMmaRows != 0 ||
+      bounds[dims.n] % kMmaColumns != 0 || bounds[dims.k] % kMmaDepth != 0)
+    return false;
+  OpOperand &init = op.getDpsInitsMutable()[0];
+  auto type = dyn_cast<MemRefType>(init.get().getType());
+  AffineMap map = op.getMatchingIndexingMap(&init);
+  return type && type.getLayout().isIdentity() && map.getNumResults() == 2 &&
+         map.getDimPosition(0) == dims.m && map.getDimPosition(1) == dims.n;
+}
+
+/// Rewrites a nested product that fitsWarpTiles into block phases: the
+/// block's threads stage f16 copies of both inputs (padded rows), then its
+/// warps update the output in place, 16 x 8 tiles at a time.
+static void warpTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
+                                TileDims dims, Type mmaType) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  BlockTiling tiling{bounds[dims.m], bounds[dims.n], bounds[dims.k], 1, 1,
+                     mmaType};
+  auto stage = [&](OpOperand *input, unsigned rowDim, unsigned columnDim,
+                   int64_t rows, int64_t columns) {
+    Value tile = memref::AllocOp::create(
+        rewriter, loc,
+        MemRefType::get({rows, columns + kMmaRowPadding}, mmaType));
+    OpBuilder::InsertionGuard guard(rewriter);
+    SmallVector<Value> ij = parallelLoop(rewriter, loc, {rows, columns});
+    SmallVector<Value> point(3);
+    point[rowDim] = ij[0];
+    point[columnDim] = ij[1];
+    Value value = memref::LoadOp::create(rewriter, loc, input->get(),
+                                         operandIndices(op, *input, point));
+    value = arith::TruncFOp::create(rewriter, loc, mmaType, value);
+    memref::StoreOp::create(rewriter, loc, value, tile, ij);
+    return tile;
+  };
+  Value lhsTile = stage(op.getDpsInputOperand(0), dims.m, dims.k, tiling.rows,
+                        tiling.depth);
+  Value rhsTile = stage(op.getDpsInputOperand(1), dims.k, dims.n, tiling.depth,
+                        tiling.columns);
+  warpTilePhase(rewriter, loc, tiling, lhsTile, rhsTile,
+                op.getDpsInitsMutable()[0].get());
+  rewriter.eraseOp(op);
+}
+
 namespace {
 struct GPUTileContractionsPass
     : public infini::impl::GPUTileContractionsBase<GPUTileContractionsPass> {
@@ -577,17 +642,23 @@ struct GPUTileContractionsPass
                                  << "'; expected none or f16";
       return signalPassFailure();
     }
-    // Products inside a parallel loop (the fused attention's tiles) run in
-    // one thread anyway; only the outermost ones get a loop of their own.
-    SmallVector<std::pair<linalg::LinalgOp, TileDims>> contractions;
+    // Products inside a parallel loop (the fused attention's tiles) are
+    // shared by a block's threads as they are, or with tensor cores by its
+    // warps; only the outermost ones get a loop of their own.
+    SmallVector<std::pair<linalg::LinalgOp, TileDims>> contractions, nested;
     getOperation().walk([&](linalg::LinalgOp op) {
-      if (op->getParentOfType<scf::ParallelOp>() ||
-          op->getParentOfType<scf::ForallOp>())
+      std::optional<TileDims> dims = matchContraction(op);
+      if (!dims)
         return;
-      if (std::optional<TileDims> dims = matchContraction(op))
+      if (!op->getParentOfType<scf::ParallelOp>() &&
+          !op->getParentOfType<scf::ForallOp>())
         contractions.push_back({op, *dims});
+      else if (mmaType && parallelDepth(op) == 1 && fitsWarpTiles(op, *dims))
+        nested.push_back({op, *dims});
     });
     IRRewriter rewriter(&getContext());
+    for (auto [op, dims] : nested)
+      warpTileContraction(rewriter, op, dims, mmaType);
     for (auto [op, dims] : contractions) {
       if (!sharedMemoryTiles || !isLarge(op, dims)) {
         tileContraction(rewriter, op, dims, rowTile, columnTile);

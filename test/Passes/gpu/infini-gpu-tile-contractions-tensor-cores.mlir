@@ -49,3 +49,53 @@ func.func @small(%a: memref<8x8xf32>, %b: memref<8x8xf32>, %c: memref<8x8xf32>) 
   return
 }
 
+
+// -----
+
+// A product directly in a block's loop (the fused attention's tiles), of
+// whole 16 x 8 x 16 tiles, takes tensor cores in place: the block's threads
+// stage f16 copies of its inputs, then a warp-level loop updates its
+// output, 16 x 8 tiles of it.
+// CHECK-LABEL: func.func @nested
+// CHECK: scf.forall
+// CHECK: %[[AT:.+]] = memref.alloc() : memref<32x24xf16>
+// CHECK: scf.parallel
+// CHECK: arith.truncf
+// CHECK: %[[BT:.+]] = memref.alloc() : memref<16x24xf16>
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c2, %c2)
+// CHECK: scf.execute_region no_inline {
+// CHECK: vector.transfer_read %[[AT]]
+// CHECK: vector.transfer_read %[[BT]]
+// CHECK: vector.contract
+// CHECK: vector.transfer_write %{{.+}}, %[[OUT:.+]][
+// CHECK-NOT: linalg.matmul
+func.func @nested(%a: memref<4x32x16xf32>, %b: memref<16x16xf32>) {
+  scf.forall (%i) in (4) {
+    %tile = memref.subview %a[%i, 0, 0] [1, 32, 16] [1, 1, 1] : memref<4x32x16xf32> to memref<32x16xf32, strided<[16, 1], offset: ?>>
+    %out = memref.alloc() : memref<32x16xf32>
+    linalg.matmul ins(%tile, %b : memref<32x16xf32, strided<[16, 1], offset: ?>>, memref<16x16xf32>) outs(%out : memref<32x16xf32>)
+    memref.dealloc %out : memref<32x16xf32>
+  }
+  return
+}
+
+// -----
+
+// Sizes that are not whole tiles, or a product nested two loops deep (run
+// by single threads), keep the scalar form.
+// CHECK-LABEL: func.func @ragged
+// CHECK-NOT: vector.contract
+// CHECK: linalg.matmul
+// CHECK: linalg.matmul
+func.func @ragged(%a: memref<4x30x16xf32>, %b: memref<16x16xf32>, %c: memref<32x16xf32>, %d: memref<16x16xf32>) {
+  scf.forall (%i) in (4) {
+    %tile = memref.subview %a[%i, 0, 0] [1, 30, 16] [1, 1, 1] : memref<4x30x16xf32> to memref<30x16xf32, strided<[16, 1], offset: ?>>
+    %out = memref.alloc() : memref<30x16xf32>
+    linalg.matmul ins(%tile, %b : memref<30x16xf32, strided<[16, 1], offset: ?>>, memref<16x16xf32>) outs(%out : memref<30x16xf32>)
+    scf.forall (%j) in (2) {
+      %out2 = memref.alloc() : memref<32x16xf32>
+      linalg.matmul ins(%c, %d : memref<32x16xf32>, memref<16x16xf32>) outs(%out2 : memref<32x16xf32>)
+    }
+  }
+  return
+}
