@@ -280,7 +280,9 @@ def GPUTileContractions
     loop and so a GPU block of `infini-parallel-loops-to-gpu`'s cooperative
     kind: its accumulators live in a shared-memory tile, and for every
     16-deep slice of the reduction the block first stages the two inputs'
-    slices in shared memory (coalesced, zero past the reduction's end), then
+    slices in shared memory (coalesced: consecutive threads read along each
+    input's last dimension, e.g. along k for a weight read as W[n][k]; zero
+    past the reduction's end), then
     each thread updates a register tile of the accumulators from them. The
     phases are nested parallel loops; the block's threads share them and
     meet at barriers in between.

@@ -261,6 +261,26 @@ static SmallVector<Value> parallelLoop(IRRewriter &rewriter, Location loc,
   return loop.getInductionVars();
 }
 
+/// A parallel loop staging a `rows` x `columns` tile of `input`, whose rows
+/// and columns are loop dimensions `rowDim` and `columnDim` of `op`; returns
+/// the (row, column) in the tile. Consecutive iterations (consecutive GPU
+/// threads) take consecutive elements of the input in memory, so loads
+/// coalesce: the innermost loop runs over whichever of the two dimensions
+/// indexes the input's last dimension (a weight read as W[n][k] is staged
+/// along k).
+static SmallVector<Value> stagingLoop(IRRewriter &rewriter, Location loc,
+                                      linalg::LinalgOp op, OpOperand *input,
+                                      unsigned rowDim, int64_t rows,
+                                      int64_t columns) {
+  AffineMap map = op.getMatchingIndexingMap(input);
+  bool alongRows = map.getNumResults() != 0 &&
+                   map.getResults().back() == rewriter.getAffineDimExpr(rowDim);
+  if (!alongRows)
+    return parallelLoop(rewriter, loc, {rows, columns});
+  SmallVector<Value> ji = parallelLoop(rewriter, loc, {columns, rows});
+  return {ji[1], ji[0]};
+}
+
 namespace {
 /// How a large contraction is cut into shared-memory tiles and computed.
 struct BlockTiling {
@@ -476,9 +496,11 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   // Stage both inputs' slices; past the reduction's end they are zero.
   auto stage = [&](OpOperand *input, Value tile, bool isLhs) {
     rewriter.setInsertionPoint(sliceBody->getTerminator());
-    SmallVector<Value> ij =
-        isLhs ? parallelLoop(rewriter, loc, {tiling.rows, tiling.depth})
-              : parallelLoop(rewriter, loc, {tiling.depth, tiling.columns});
+    SmallVector<Value> ij = isLhs
+                                ? stagingLoop(rewriter, loc, op, input, dims.m,
+                                              tiling.rows, tiling.depth)
+                                : stagingLoop(rewriter, loc, op, input, dims.k,
+                                              tiling.depth, tiling.columns);
     Value depth =
         arith::AddIOp::create(rewriter, loc, sliceBase, isLhs ? ij[1] : ij[0]);
     Value row =
@@ -605,7 +627,8 @@ static void warpTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
         rewriter, loc,
         MemRefType::get({rows, columns + kMmaRowPadding}, mmaType));
     OpBuilder::InsertionGuard guard(rewriter);
-    SmallVector<Value> ij = parallelLoop(rewriter, loc, {rows, columns});
+    SmallVector<Value> ij =
+        stagingLoop(rewriter, loc, op, input, rowDim, rows, columns);
     SmallVector<Value> point(3);
     point[rowDim] = ij[0];
     point[columnDim] = ij[1];

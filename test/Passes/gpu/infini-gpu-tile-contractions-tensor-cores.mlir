@@ -99,3 +99,31 @@ func.func @ragged(%a: memref<4x30x16xf32>, %b: memref<16x16xf32>, %c: memref<32x
   }
   return
 }
+
+// -----
+
+// Staging loads coalesce: a weight read as W[n][k] (x W^T) is staged with
+// the reduction innermost (consecutive threads read consecutive k), the
+// input x[m][k] too.
+// CHECK-LABEL: func.func @transposed_weight
+// CHECK-SAME: (%[[X:[^:]+]]: memref<128x128xf32>, %[[W:[^:]+]]: memref<96x128xf32>
+// CHECK: scf.for
+// CHECK: scf.parallel (%[[R:.+]], %[[K:.+]]) = (%c0, %c0) to (%c64, %c64)
+// CHECK: %[[XK:.+]] = arith.addi %{{.+}}, %[[K]]
+// CHECK: memref.load %[[X]][%{{.+}}, %{{.+}}]
+// CHECK: scf.parallel (%[[N:.+]], %[[K2:.+]]) = (%c0, %c0) to (%c64, %c64)
+// CHECK: %[[WK:.+]] = arith.addi %{{.+}}, %[[K2]]
+// CHECK: memref.store %{{.+}}, %{{.+}}[%[[K2]], %[[N]]] : memref<64x72xf16>
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @transposed_weight(%x: memref<128x128xf32>, %w: memref<96x128xf32>, %y: memref<128x96xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<128x128xf32>, memref<96x128xf32>) outs(%y : memref<128x96xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
