@@ -37,7 +37,7 @@ struct CompileOptions {
   bool fuseRope = true;
   /// Run blocks of matrix products on OpenMP threads (`parallel` option).
   bool parallel = true;
-  /// CUDA: matrix products on tensor cores, "none" or "f16" (the
+  /// CUDA: matrix products on tensor cores, "none", "f16" or "bf16" (the
   /// `tensor-cores` option of infini-to-gpu).
   std::string tensorCores = "none";
   /// CUDA: run the kernels on the host instead (infini-emulate-gpu), a

@@ -135,8 +135,8 @@ struct GPUPipelineOptions
       llvm::cl::init(true)};
   Option<std::string> tensorCores{
       *this, "tensor-cores",
-      llvm::cl::desc("Matrix products on tensor cores (mma.sync): none, or "
-                     "f16 (operands rounded to f16, f32 accumulation)"),
+      llvm::cl::desc("Matrix products on tensor cores (mma.sync): none, f16 "
+                     "or bf16 (operands rounded to it, f32 accumulation)"),
       llvm::cl::init("none")};
 };
 

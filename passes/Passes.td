@@ -287,8 +287,9 @@ def GPUTileContractions
     phases are nested parallel loops; the block's threads share them and
     meet at barriers in between.
 
-    With `tensor-cores=f16`, such a product of f32 values (register tiles
-    aside) is computed on tensor cores instead: the block stages f16 copies
+    With `tensor-cores=f16` (or `bf16`), such a product of f32 values
+    (register tiles aside) is computed on tensor cores instead: the block
+    stages f16 (bf16) copies
     of 64-deep slices of its inputs (rows padded by 8 elements, so that
     ldmatrix reads hit distinct banks), and the update is a warp-level
     parallel loop (marked `infini.warp_level`) over the 16 x 8 tiles of the
@@ -315,8 +316,8 @@ def GPUTileContractions
            /*default=*/"true",
            "Stage large products through shared-memory tiles">,
     Option<"tensorCores", "tensor-cores", "std::string", /*default=*/"\"none\"",
-           "Compute shared-memory tiles on tensor cores: none, or f16 "
-           "(f16 operands, f32 accumulation)">
+           "Compute shared-memory tiles on tensor cores: none, f16 or bf16 "
+           "(operands rounded to it, f32 accumulation)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
@@ -337,8 +338,14 @@ def GPUWarpMma : Pass<"infini-gpu-warp-mma", "mlir::gpu::GPUModuleOp"> {
     per lane; the region is then inlined. This is upstream's
     vector-to-nvgpu conversion applied to the region alone: in LLVM 22,
     `convert-vector-to-gpu{use-nvgpu}` run on a whole kernel also claims its
-    scalar integer arithmetic as matrix element-wise ops and fails. A
-    contraction the conversion cannot lower is an error.
+    scalar integer arithmetic as matrix element-wise ops and fails. It has
+    no bf16 fragments either, while mma.sync's bf16 form lays its fragments
+    out as the f16 one does: a bf16 region's tiles are read through f16
+    views of the same shared memory (`builtin.unrealized_conversion_cast`,
+    folded away in the LLVM lowering; ldmatrix moves 16-bit words) and each
+    resulting mma.sync becomes `nvvm.mma.sync` on bf16 multiplicands, fed the
+    same 32-bit registers. A contraction the conversion cannot lower is an
+    error.
 
     ```mlir
     scf.execute_region no_inline {
@@ -353,6 +360,7 @@ def GPUWarpMma : Pass<"infini-gpu-warp-mma", "mlir::gpu::GPUModuleOp"> {
   }];
   let dependentDialects = [
     "mlir::affine::AffineDialect", "mlir::gpu::GPUDialect",
+    "mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect",
     "mlir::nvgpu::NVGPUDialect", "mlir::vector::VectorDialect"
   ];
 }

@@ -144,9 +144,10 @@ LogicalResult infini::verifyGPUPipelineOptions(
     return emitError("GPU register-tile must be in [1, 8]");
   if (options.blockSize < 1 || options.blockSize > 1024)
     return emitError("GPU block-size must be in [1, 1024]");
-  if (options.tensorCores != "none" && options.tensorCores != "f16")
+  if (options.tensorCores != "none" && options.tensorCores != "f16" &&
+      options.tensorCores != "bf16")
     return emitError("unsupported GPU tensor-cores '" + options.tensorCores +
-                     "'; expected none or f16");
+                     "'; expected none, f16 or bf16");
   // Tensor-core code runs in whole warps.
   if (options.tensorCores != "none" && options.blockSize % 32 != 0)
     return emitError("GPU tensor-cores needs a block-size that is a multiple "

@@ -29,7 +29,7 @@ struct JitRequest {
   bool vectorize = true;
   Target target = Target::Cpu;
   std::string chip = "sm_80";
-  /// CUDA: matrix products on tensor cores: "none" or "f16".
+  /// CUDA: matrix products on tensor cores: "none", "f16" or "bf16".
   std::string tensorCores = "none";
   /// CUDA: run the kernels on the host (a test aid without a GPU); the step
   /// is then JIT-compiled CPU code.

@@ -46,9 +46,9 @@ static const Flag kFlags[] = {
      "Where a .json/.mlir model runs (an artifact knows its own target)"},
     {"chip", FlagKind::Path, "sm_XX",
      "NVIDIA chip for --target=cuda (default sm_80)"},
-    {"tensor-cores", FlagKind::Path, "none|f16",
-     "--target=cuda: matrix products on tensor cores with f16 operands and "
-     "f32 accumulation (default none: f32)"},
+    {"tensor-cores", FlagKind::Path, "none|f16|bf16",
+     "--target=cuda: matrix products on tensor cores with f16 or bf16 "
+     "operands and f32 accumulation (default none: f32)"},
     {"emulate-gpu", FlagKind::Bool, nullptr,
      "--target=cuda: run the GPU kernels on the host instead (a test aid "
      "for machines without a GPU)"},
@@ -178,9 +178,9 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
     } else if (name == "chip") {
       options.model.chip = value;
     } else if (name == "tensor-cores") {
-      if (value != "none" && value != "f16")
-        return Status::error(where + " expects none or f16, got '" + value +
-                             "'");
+      if (value != "none" && value != "f16" && value != "bf16")
+        return Status::error(where + " expects none, f16 or bf16, got '" +
+                             value + "'");
       options.model.tensorCores = value;
     }
   }

@@ -33,13 +33,17 @@ for config in "$root"/benchmarks/configs/*.json; do
   "$root/build/bin/infini-compile" "$config" --target=cuda --chip="$chip" \
     --tensor-cores=f16 -o "$out/bench-artifacts-f16/$(basename "$config" .json).infini"
 done
-# Tensor-core (f16) artifacts of the configs whose products fill the tiles.
+# Tensor-core (f16, and bf16 for a config without CoPE) artifacts of the
+# configs whose products fill the tiles.
 cp "$root/examples/tiny-lm.json" "$out/test/e2e/configs/"
 for name in tensor_cores tiny-lm; do
   "$root/build/bin/infini-compile" "$out/test/e2e/configs/$name.json" \
     --target=cuda --chip="$chip" --tensor-cores=f16 \
     -o "$out/artifacts-f16/$name.infini"
 done
+"$root/build/bin/infini-compile" "$out/test/e2e/configs/tensor_cores_rope.json" \
+  --target=cuda --chip="$chip" --tensor-cores=bf16 \
+  -o "$out/artifacts-f16/tensor_cores_rope.infini"
 for config in "$root"/test/e2e/configs/*.json; do
   name="$(basename "$config" .json)"
   case "$name" in errors_*) continue ;; esac

@@ -40,9 +40,10 @@ static cl::opt<std::string>
          cl::value_desc("sm_XX"), cl::init("sm_80"), cl::cat(compileCategory));
 static cl::opt<std::string> tensorCores(
     "tensor-cores",
-    cl::desc("Matrix products on tensor cores for --target=cuda: none, or f16 "
-             "(f16 operands, f32 accumulation)"),
-    cl::value_desc("none|f16"), cl::init("none"), cl::cat(compileCategory));
+    cl::desc("Matrix products on tensor cores for --target=cuda: none, f16 "
+             "or bf16 (operands rounded to it, f32 accumulation)"),
+    cl::value_desc("none|f16|bf16"), cl::init("none"),
+    cl::cat(compileCategory));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("CPU the host code is tuned for: 'host' (this machine) or an "

@@ -16,10 +16,10 @@
 // they share the left operand's rows (a broadcast). Tile positions past the
 // end of a dimension load a clamped, valid element and store nothing.
 //
-// With `tensor-cores=f16`, large products stage f16 copies of their inputs
-// in shared memory and compute on tensor cores: each warp owns 16 x 8
-// tiles of the block's accumulators and updates them with 16 x 8 x 16
-// `vector.contract`s (f16 operands, f32 accumulation), which stage 3's
+// With `tensor-cores=f16` (or bf16), large products stage f16 (bf16) copies
+// of their inputs in shared memory and compute on tensor cores: each warp
+// owns 16 x 8 tiles of the block's accumulators and updates them with
+// 16 x 8 x 16 `vector.contract`s (f32 accumulation), which stage 3's
 // infini-gpu-warp-mma turns into ldmatrix and mma.sync.
 //
 //===----------------------------------------------------------------------===//
@@ -660,9 +660,11 @@ struct GPUTileContractionsPass
     Type mmaType;
     if (tensorCores == "f16") {
       mmaType = Float16Type::get(&getContext());
+    } else if (tensorCores == "bf16") {
+      mmaType = BFloat16Type::get(&getContext());
     } else if (tensorCores != "none") {
       getOperation().emitError() << "unsupported tensor-cores '" << tensorCores
-                                 << "'; expected none or f16";
+                                 << "'; expected none, f16 or bf16";
       return signalPassFailure();
     }
     // Products inside a parallel loop (the fused attention's tiles) are

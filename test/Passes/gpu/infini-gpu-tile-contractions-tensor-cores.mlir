@@ -1,4 +1,5 @@
 // RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-tile-contractions{tensor-cores=f16}),canonicalize,cse)' -split-input-file | FileCheck %s
+// RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-tile-contractions{tensor-cores=bf16}),canonicalize,cse)' -split-input-file | FileCheck %s --check-prefix=BF16
 
 // With tensor-cores=f16 a large f32 product stages f16 copies of 64-deep
 // slices of its inputs (rows padded to 72 elements) next to the padded f32
@@ -33,6 +34,12 @@
 // CHECK: scf.yield
 // CHECK: } {infini.warp_level}
 // CHECK: } {infini.warp_level}
+// With bf16 the tiles and contractions are bf16 instead.
+// BF16-LABEL: func.func @large
+// BF16-DAG: memref.alloc() : memref<64x72xbf16>
+// BF16-DAG: memref.alloc() : memref<64x72xf32>
+// BF16: arith.truncf %{{.+}} : f32 to bf16
+// BF16: vector.contract {{.*}} vector<16x16xbf16>, vector<16x8xbf16> into vector<16x8xf32>
 func.func @large(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96xf32>) {
   linalg.matmul ins(%a, %b : memref<?x100xf32>, memref<100x96xf32>) outs(%c : memref<?x96xf32>)
   return

@@ -65,3 +65,41 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// A bf16 region is converted as f16 through f16 views of its tiles (ldmatrix
+// moves 16-bit words; the fragments of the two types are laid out alike),
+// and its mma.sync is then the bf16 one on the same 32-bit registers.
+// CHECK-LABEL: gpu.func @bf16_tile
+// CHECK: %[[VIEW:.+]] = builtin.unrealized_conversion_cast %{{.+}} : memref<64x72xbf16, #gpu.address_space<workgroup>> to memref<64x72xf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.ldmatrix %[[VIEW]]
+// CHECK: vector.bitcast %{{.+}} : vector<2xf16> to vector<1xi32>
+// CHECK: nvvm.mma.sync A[{{.+}}] B[{{.+}}] C[{{.+}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK-NOT: nvgpu.mma.sync
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @bf16_tile(%i: index, %j: index)
+        workgroup(%lhs: memref<64x72xbf16, #gpu.address_space<workgroup>>,
+                  %rhs: memref<64x72xbf16, #gpu.address_space<workgroup>>,
+                  %acc: memref<64x72xf32, #gpu.address_space<workgroup>>) kernel {
+      %c0 = arith.constant 0 : index
+      scf.execute_region no_inline {
+        %zero16 = arith.constant 0.0 : bf16
+        %zero32 = arith.constant 0.0 : f32
+        %row = affine.apply affine_map<(d0) -> (d0 * 16)>(%i)
+        %column = affine.apply affine_map<(d0) -> (d0 * 8)>(%j)
+        %0 = vector.transfer_read %acc[%row, %column], %zero32 {in_bounds = [true, true]} : memref<64x72xf32, #gpu.address_space<workgroup>>, vector<16x8xf32>
+        %1 = vector.transfer_read %lhs[%row, %c0], %zero16 {in_bounds = [true, true]} : memref<64x72xbf16, #gpu.address_space<workgroup>>, vector<16x16xbf16>
+        %2 = vector.transfer_read %rhs[%c0, %column], %zero16 {in_bounds = [true, true]} : memref<64x72xbf16, #gpu.address_space<workgroup>>, vector<16x8xbf16>
+        %3 = vector.contract {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %1, %2, %0 : vector<16x16xbf16>, vector<16x8xbf16> into vector<16x8xf32>
+        vector.transfer_write %3, %acc[%row, %column] {in_bounds = [true, true]} : vector<16x8xf32>, memref<64x72xf32, #gpu.address_space<workgroup>>
+        scf.yield
+      } {infini.warp_level}
+      gpu.return
+    }
+  }
+}
