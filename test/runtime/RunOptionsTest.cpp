@@ -97,8 +97,9 @@ TEST(RunOptionsTest, ErrorsNameTheFlag) {
               HasSubstr("--time expects true or false, got 'maybe'"));
   EXPECT_THAT(with({"--target=tpu"}),
               HasSubstr("--target expects cpu or cuda, got 'tpu'"));
-  EXPECT_THAT(with({"--target=cuda", "--tensor-cores=tf32"}),
-              HasSubstr("--tensor-cores expects none, f16 or bf16, got 'tf32'"));
+  EXPECT_THAT(
+      with({"--target=cuda", "--tensor-cores=tf32"}),
+      HasSubstr("--tensor-cores expects none, f16 or bf16, got 'tf32'"));
   EXPECT_THAT(with({"--tensor-cores=f16"}),
               HasSubstr("--tensor-cores needs --target=cuda"));
   EXPECT_THAT(with({"--emulate-gpu"}),
