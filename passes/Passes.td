@@ -365,6 +365,48 @@ def GPUWarpMma : Pass<"infini-gpu-warp-mma", "mlir::gpu::GPUModuleOp"> {
   ];
 }
 
+def GPUWarpReductions
+    : Pass<"infini-gpu-warp-reductions", "mlir::func::FuncOp"> {
+  let summary = "Reduce each row of a row reduction with a whole warp";
+  let description = [{
+    Rewrites each bufferized linalg row reduction outside any parallel loop
+    (one f32 output, projected-permutation maps, one reduction loop that is
+    the innermost and at least 32 long or of unknown length, a payload
+    folding a value computed from the inputs into the output with `addf`,
+    `maximumf`, `maxnumf`, `minimumf` or `minnumf`: RMSNorm's sum of
+    squares, softmax's maximum and sum) so that a warp reduces each row:
+    an `scf.parallel` over blocks of 8 rows holds a warp-level parallel loop
+    (marked `infini.warp_level`) over them; in it lane `l` of `lanes =
+    min(32, gpu.block_dim)` folds elements `l, l + lanes, ...` of the row
+    (coalesced reads) from the combiner's identity, `gpu.subgroup_reduce`
+    combines the lanes' partials, and lane 0 folds the total into the
+    output. Before, one thread folded a whole row, its neighbours reading a
+    row apart.
+
+    Lanes are counted from the block size, so the host emulation's
+    one-thread blocks (infini-emulate-gpu) are warps of one lane whose
+    subgroup reduction is the identity. The pipeline runs this pass only
+    with a block size that is a multiple of 32 (whole warps).
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::gpu::GPUDialect",
+    "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect"
+  ];
+}
+
+def GPUSubgroupReduceToShuffles
+    : Pass<"infini-gpu-subgroup-reduce-to-shuffles", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Lower gpu.subgroup_reduce to butterfly shuffles of 32 lanes";
+  let description = [{
+    Expands each `gpu.subgroup_reduce` (infini-gpu-warp-reductions) into
+    `gpu.shuffle xor` steps over a 32-lane warp, which convert-gpu-to-nvvm
+    lowers to `shfl.sync.bfly`; NVVM has no floating-point lowering of the
+    op itself.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::arith::ArithDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def HostAllocsToGPU : Pass<"infini-host-allocs-to-gpu", "mlir::func::FuncOp"> {
   let summary = "Allocate host-side temporaries in device memory";
   let description = [{
@@ -403,10 +445,12 @@ def EmulateGPU : Pass<"infini-emulate-gpu", "mlir::ModuleOp"> {
     once per call of the host function), `gpu.alloc`/`gpu.dealloc` become
     `memref.alloc`/`memref.dealloc`, and stream tokens and waits are
     dropped: the emulation runs kernels one after another, in program order,
-    which is what the stream guarantees. A kernel with barriers (a
-    cooperative launch of `infini-parallel-loops-to-gpu`, whose result does
-    not depend on the block size) runs with one thread per block and its
-    barriers dropped; kernels with other GPU ops are rejected.
+    which is what the stream guarantees. A kernel with barriers or
+    `gpu.subgroup_reduce`s (a cooperative launch of
+    `infini-parallel-loops-to-gpu`, or warp reductions, whose result does
+    not depend on the block size) runs with one thread per block, its
+    barriers dropped and its subgroup reductions the identity (warps of one
+    lane); kernels with other GPU ops are rejected.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

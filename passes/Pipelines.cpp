@@ -159,6 +159,9 @@ void infini::buildLinalgToGPUPipeline(OpPassManager &pm,
                                       const GPUPipelineOptions &options) {
   addPasses(pm, "infini-export-step");
   addBufferization(pm);
+  // Row reductions go to whole warps, which need whole-warp blocks.
+  if (options.blockSize % 32 == 0)
+    addPasses(pm, "func.func(infini-gpu-warp-reductions)");
   // Matrix products become loops over register tiles (or shared-memory
   // tiles), the other copies and linalg ops parallel loops (reductions stay
   // serial loops inside them), and each outermost loop a launch.
@@ -193,7 +196,8 @@ void infini::buildGPUToLLVMPipeline(OpPassManager &pm,
   addPasses(pm, "nvvm-attach-target{chip=" + options.chip +
                     " features=" + options.features +
                     " O=" + std::to_string(options.optLevel) + "}");
-  addPasses(pm, "gpu.module(convert-nvgpu-to-nvvm,convert-gpu-to-nvvm,"
+  addPasses(pm, "gpu.module(infini-gpu-subgroup-reduce-to-shuffles,"
+                "convert-nvgpu-to-nvvm,convert-gpu-to-nvvm,"
                 "canonicalize,cse,"
                 "reconcile-unrealized-casts)");
   addPasses(pm, "finalize-memref-to-llvm,convert-math-to-llvm,"

@@ -78,11 +78,15 @@ static LogicalResult emulateLaunch(IRRewriter &rewriter,
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
   gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
-  // A kernel with barriers shares work among a block's threads in a way
-  // that does not depend on their number (infini-parallel-loops-to-gpu's
-  // cooperative launches): one thread per block emulates it exactly.
+  // A kernel with barriers or warp reductions shares work among a block's
+  // threads in a way that does not depend on their number
+  // (infini-parallel-loops-to-gpu's cooperative launches): one thread per
+  // block emulates it exactly.
   bool cooperative = false;
-  kernel.walk([&](gpu::BarrierOp) { cooperative = true; });
+  kernel.walk([&](Operation *op) {
+    if (isa<gpu::BarrierOp, gpu::SubgroupReduceOp>(op))
+      cooperative = true;
+  });
   if (cooperative)
     block = {one, one, one};
   SmallVector<Value> upper = {grid.z,  grid.y,  grid.x,
@@ -95,29 +99,51 @@ static LogicalResult emulateLaunch(IRRewriter &rewriter,
   gpu::KernelDim3 threadIds = {iv(5), iv(4), iv(3)};
   rewriter.setInsertionPoint(nest.loops.back().getBody()->getTerminator());
 
+  // The host value of a GPU op of the kernel (its operands those of the
+  // host code), or null when it has none.
+  auto emulated = [&](Operation *op) -> Value {
+    if (auto id = dyn_cast<gpu::BlockIdOp>(op))
+      return pick(blockIds, id.getDimension());
+    if (auto id = dyn_cast<gpu::ThreadIdOp>(op))
+      return pick(threadIds, id.getDimension());
+    if (auto dim = dyn_cast<gpu::BlockDimOp>(op))
+      return pick(block, dim.getDimension());
+    if (auto dim = dyn_cast<gpu::GridDimOp>(op))
+      return pick(grid, dim.getDimension());
+    // Cooperative kernels count lanes from the block size, so their
+    // emulated warps have one lane (see infini-gpu-warp-reductions).
+    if (auto reduce = dyn_cast<gpu::SubgroupReduceOp>(op))
+      return cooperative ? reduce.getValue() : Value();
+    return Value();
+  };
   for (Operation &op : kernelBody) {
     if (mapping.contains(&op))
       continue;
     if (isa<gpu::ReturnOp>(op))
       break;
-
-    Value replacement;
-    if (auto id = dyn_cast<gpu::BlockIdOp>(op))
-      replacement = pick(blockIds, id.getDimension());
-    else if (auto id = dyn_cast<gpu::ThreadIdOp>(op))
-      replacement = pick(threadIds, id.getDimension());
-    else if (auto dim = dyn_cast<gpu::BlockDimOp>(op))
-      replacement = pick(block, dim.getDimension());
-    else if (auto dim = dyn_cast<gpu::GridDimOp>(op))
-      replacement = pick(grid, dim.getDimension());
-    if (replacement) {
+    if (isa<gpu::GPUDialect>(op.getDialect())) {
+      Value replacement = emulated(&op);
+      if (!replacement)
+        return op.emitOpError() << "cannot be emulated on the host";
       mapping.map(op.getResult(0), replacement);
       continue;
     }
-    if (isa<gpu::GPUDialect>(op.getDialect()))
-      return op.emitOpError() << "cannot be emulated on the host";
     Operation *clone = rewriter.clone(op, mapping);
-    clone->walk([&](gpu::BarrierOp barrier) { rewriter.eraseOp(barrier); });
+    SmallVector<Operation *> nested;
+    clone->walk([&](Operation *inner) {
+      if (isa<gpu::GPUDialect>(inner->getDialect()))
+        nested.push_back(inner);
+    });
+    for (Operation *inner : nested) {
+      if (isa<gpu::BarrierOp>(inner)) {
+        rewriter.eraseOp(inner);
+        continue;
+      }
+      Value replacement = emulated(inner);
+      if (!replacement)
+        return inner->emitOpError() << "cannot be emulated on the host";
+      rewriter.replaceOp(inner, replacement);
+    }
   }
   return success();
 }

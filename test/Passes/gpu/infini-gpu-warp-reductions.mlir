@@ -1,0 +1,116 @@
+// RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-warp-reductions),canonicalize,cse)' -split-input-file | FileCheck %s
+
+// A row reduction (RMSNorm's sum of squares) goes to whole warps: blocks of
+// 8 rows, a warp-level loop over them, lane l of min(32, block size) lanes
+// folding elements l, l + lanes, ... from zero, a subgroup reduction of the
+// lanes' partials, and lane 0 adding the total to the output.
+// CHECK-LABEL: func.func @sum_of_squares
+// CHECK-SAME: (%[[X:[^:]+]]: memref<?x64x128xf32>, %[[OUT:[^:]+]]: memref<?x64xf32>)
+// CHECK: %[[ROWS:.+]] = arith.muli %{{.+}}, %c64
+// CHECK: %[[BLOCKS:.+]] = arith.ceildivui %[[ROWS]], %c8
+// CHECK: scf.parallel (%[[B:.+]]) = (%c0) to (%[[BLOCKS]]) step (%c1) {
+// CHECK: %[[FIRST:.+]] = arith.muli %[[B]], %c8
+// CHECK: scf.parallel (%[[W:.+]]) = (%c0) to (%c8) step (%c1) {
+// CHECK: %[[ROW:.+]] = arith.addi %[[FIRST]], %[[W]]
+// CHECK: arith.cmpi ult, %[[ROW]], %[[ROWS]]
+// CHECK: %[[T:.+]] = arith.remui %[[ROW]], %c64
+// CHECK: %[[BATCH:.+]] = arith.divui %[[ROW]], %c64
+// CHECK: %[[DIM:.+]] = gpu.block_dim x
+// CHECK: %[[LANES:.+]] = arith.minui %[[DIM]], %c32
+// CHECK: %[[TID:.+]] = gpu.thread_id x
+// CHECK: %[[LANE:.+]] = arith.remui %[[TID]], %[[LANES]]
+// CHECK: %[[PARTIAL:.+]] = scf.for %[[K:.+]] = %[[LANE]] to %c128 step %[[LANES]] iter_args(%[[ACC:.+]] = %cst) -> (f32) {
+// CHECK: %[[V:.+]] = memref.load %[[X]][%[[BATCH]], %[[T]], %[[K]]]
+// CHECK: %[[SQ:.+]] = arith.mulf %[[V]], %[[V]]
+// CHECK: arith.addf %[[ACC]], %[[SQ]]
+// CHECK: %[[TOTAL:.+]] = gpu.subgroup_reduce add %[[PARTIAL]] uniform : (f32) -> f32
+// CHECK: arith.cmpi eq, %[[LANE]], %c0
+// CHECK: %[[OLD:.+]] = memref.load %[[OUT]][%[[BATCH]], %[[T]]]
+// CHECK: %[[NEW:.+]] = arith.addf %[[OLD]], %[[TOTAL]]
+// CHECK: memref.store %[[NEW]], %[[OUT]][%[[BATCH]], %[[T]]]
+// CHECK: } {infini.warp_level}
+func.func @sum_of_squares(%x: memref<?x64x128xf32>, %out: memref<?x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(b, t, d) -> (b, t, d)>, affine_map<(b, t, d) -> (b, t)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x : memref<?x64x128xf32>) outs(%out : memref<?x64xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %sq = arith.mulf %v, %v : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
+// A maximum starts the lanes from -inf.
+// CHECK-LABEL: func.func @row_max
+// CHECK: %[[NEGINF:.+]] = arith.constant 0xFF800000 : f32
+// CHECK: scf.for {{.*}} iter_args(%{{.+}} = %[[NEGINF]]) -> (f32)
+// CHECK: arith.maximumf
+// CHECK: gpu.subgroup_reduce maximumf
+func.func @row_max(%x: memref<16x256xf32>, %out: memref<16xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<16x256xf32>) outs(%out : memref<16xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %m = arith.maximumf %acc, %v : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+// Left alone: a reduction over an outer loop, a row shorter than a warp, a
+// row along an input's outer dimension (lanes would not read neighbouring
+// elements, while one thread per row does), a payload that reads the
+// accumulator twice, and a reduction inside a parallel loop.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: gpu.subgroup_reduce
+// CHECK-COUNT-5: linalg.generic
+func.func @left_alone(%x: memref<128x64xf32>, %cols: memref<64xf32>, %short: memref<64x8xf32>, %rows: memref<64xf32>, %y: memref<128xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (c)>],
+                  iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<128x64xf32>) outs(%cols : memref<64xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %s = arith.addf %acc, %v : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%short : memref<64x8xf32>) outs(%rows : memref<64xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %s = arith.addf %acc, %v : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(r, c) -> (c, r)>, affine_map<(r, c) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<128x64xf32>) outs(%cols : memref<64xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %s = arith.addf %acc, %v : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<128x64xf32>) outs(%y : memref<128xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %p = arith.mulf %acc, %v : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  scf.parallel (%i) = (%c0) to (%c2) step (%c1) {
+    linalg.generic {indexing_maps = [affine_map<(r, c) -> (c, r)>, affine_map<(r, c) -> (r)>],
+                    iterator_types = ["parallel", "reduction"]}
+        ins(%x : memref<128x64xf32>) outs(%cols : memref<64xf32>) {
+    ^bb0(%v: f32, %acc: f32):
+      %s = arith.addf %acc, %v : f32
+      linalg.yield %s : f32
+    }
+    scf.reduce
+  }
+  return
+}
