@@ -262,8 +262,8 @@ static SmallVector<Value> parallelLoop(IRRewriter &rewriter, Location loc,
 }
 
 /// A parallel loop staging a `rows` x `columns` tile of `input`, whose rows
-/// and columns are loop dimensions `rowDim` and `columnDim` of `op`; returns
-/// the (row, column) in the tile. Consecutive iterations (consecutive GPU
+/// are loop dimension `rowDim` of `op`; returns the (row, column) in the
+/// tile. Consecutive iterations (consecutive GPU
 /// threads) take consecutive elements of the input in memory, so loads
 /// coalesce: the innermost loop runs over whichever of the two dimensions
 /// indexes the input's last dimension (a weight read as W[n][k] is staged
@@ -288,7 +288,8 @@ struct BlockTiling {
   int64_t rows, columns, depth;
   /// Outputs each thread computes per slice on CUDA cores.
   int64_t rowTile, columnTile;
-  /// f16: warps compute on tensor cores from f16 tiles; null: CUDA cores.
+  /// f16 or bf16: warps compute on tensor cores from tiles of that type;
+  /// null: threads compute on CUDA cores.
   Type mmaType;
 };
 } // namespace
@@ -341,7 +342,7 @@ static void registerTilePhase(IRRewriter &rewriter, Location loc,
                               accTile, ValueRange{row, column});
 }
 
-/// The tensor-core instruction shape: m16 n8 k16 (mma.sync with f16
+/// The tensor-core instruction shape: m16 n8 k16 (mma.sync with 16-bit
 /// operands and f32 accumulators).
 static constexpr int64_t kMmaRows = 16, kMmaColumns = 8, kMmaDepth = 16;
 
@@ -412,7 +413,7 @@ static constexpr int64_t kMmaRowPadding = 8;
 /// (a GPU block after infini-parallel-loops-to-gpu), whose accumulators live
 /// in a shared tile; for each `depth`-deep slice of the reduction the block
 /// stages both inputs' slices in shared tiles (coalesced loads, zero past
-/// the end of the reduction, converted to f16 for tensor cores), then
+/// the end of the reduction, rounded to 16 bits for tensor cores), then
 /// updates the accumulators from them, per thread or per warp. Each phase
 /// is a nested parallel loop, which the cooperative launch spreads over the
 /// block's threads with barriers in between.
@@ -557,7 +558,8 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
 
 /// The shared-memory tile: 64 x 64 outputs of a block, 16-deep slices of
 /// the reduction on CUDA cores (24 KiB of f32 tiles), 64-deep on tensor
-/// cores (about 35 KiB: f16 input tiles and the f32 accumulators, padded).
+/// cores (about 35 KiB: 16-bit input tiles and the f32 accumulators,
+/// padded).
 static constexpr int64_t kBlockRows = 64, kBlockColumns = 64, kBlockDepth = 16,
                          kMmaBlockDepth = 64;
 
@@ -573,8 +575,8 @@ static bool isLarge(linalg::LinalgOp op, TileDims dims) {
 }
 
 /// Whether tensor cores can compute `op`: a product of f32 values (the
-/// model's), whose multiply-add payload a contraction of f16 copies with
-/// f32 accumulation approximates.
+/// model's), whose multiply-add payload a contraction of 16-bit copies
+/// with f32 accumulation approximates.
 static bool suitsTensorCores(linalg::LinalgOp op) {
   return llvm::all_of(op->getOperandTypes(), [](Type type) {
     return getElementTypeOrSelf(type).isF32();
@@ -612,7 +614,7 @@ static bool fitsWarpTiles(linalg::LinalgOp op, TileDims dims) {
 }
 
 /// Rewrites a nested product that fitsWarpTiles into block phases: the
-/// block's threads stage f16 copies of both inputs (padded rows), then its
+/// block's threads stage 16-bit copies of both inputs (padded rows), then its
 /// warps update the output in place, 16 x 8 tiles at a time.
 static void warpTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
                                 TileDims dims, Type mmaType) {
