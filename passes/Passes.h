@@ -34,6 +34,11 @@ namespace infini {
 /// (tensor-core products) that every lane of the warp runs.
 inline constexpr llvm::StringLiteral kWarpLevelAttrName = "infini.warp_level";
 
+/// The number of `scf.parallel`/`scf.forall` loops around `op`. On the GPU,
+/// a block's warps can share only work directly in a block's loop (depth
+/// 1): loops nested deeper run in one thread each.
+unsigned countEnclosingParallelLoops(mlir::Operation *op);
+
 /// Patterns lowering each infini op family to linalg/tensor/arith/math.
 void populateLowerNormAndFeedForwardPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerRopePatterns(mlir::RewritePatternSet &patterns);

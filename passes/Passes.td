@@ -369,14 +369,17 @@ def GPUWarpReductions
     : Pass<"infini-gpu-warp-reductions", "mlir::func::FuncOp"> {
   let summary = "Reduce each row of a row reduction with a whole warp";
   let description = [{
-    Rewrites each bufferized linalg row reduction outside any parallel loop
-    (one f32 output, projected-permutation maps, one reduction loop that is
+    Rewrites each bufferized linalg row reduction outside parallel loops or
+    directly in a block's loop (the fused attention's row maximum and sum
+    over a key tile) (one f32 output, projected-permutation maps, one reduction loop that is
     the innermost and at least 32 long or of unknown length, a payload
     folding a value computed from the inputs into the output with `addf`,
     `maximumf`, `maxnumf`, `minimumf` or `minnumf`: RMSNorm's sum of
     squares, softmax's maximum and sum) so that a warp reduces each row:
-    an `scf.parallel` over blocks of 8 rows holds a warp-level parallel loop
-    (marked `infini.warp_level`) over them; in it lane `l` of `lanes =
+    outside parallel loops an `scf.parallel` over blocks of 8 rows holds a
+    warp-level parallel loop (marked `infini.warp_level`) over them, in a
+    block's loop a warp-level loop over all rows shares them among the
+    block's warps; in it lane `l` of `lanes =
     min(32, gpu.block_dim)` folds elements `l, l + lanes, ...` of the row
     (coalesced reads) from the combiner's identity, `gpu.subgroup_reduce`
     combines the lanes' partials, and lane 0 folds the total into the

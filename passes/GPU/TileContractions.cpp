@@ -583,10 +583,7 @@ static bool suitsTensorCores(linalg::LinalgOp op) {
   });
 }
 
-/// The number of parallel loops around `op`. Warps can share only a
-/// product directly in a block's loop (depth 1): deeper loops run in one
-/// thread each, not in whole warps.
-static unsigned parallelDepth(Operation *op) {
+unsigned infini::countEnclosingParallelLoops(Operation *op) {
   unsigned depth = 0;
   for (Operation *parent = op->getParentOp(); parent;
        parent = parent->getParentOp())
@@ -680,7 +677,8 @@ struct GPUTileContractionsPass
       if (!op->getParentOfType<scf::ParallelOp>() &&
           !op->getParentOfType<scf::ForallOp>())
         contractions.push_back({op, *dims});
-      else if (mmaType && parallelDepth(op) == 1 && fitsWarpTiles(op, *dims))
+      else if (mmaType && infini::countEnclosingParallelLoops(op) == 1 &&
+               fitsWarpTiles(op, *dims))
         nested.push_back({op, *dims});
     });
     IRRewriter rewriter(&getContext());

@@ -7,7 +7,9 @@
 // lane l reads elements l, l + 32, ... (coalesced), folds them into a
 // partial result, and a `gpu.subgroup_reduce` combines the lanes' partials;
 // one lane then folds the total into the output. The rows of a block go to
-// its warps through a warp-level loop (see infini-parallel-loops-to-gpu).
+// its warps through a warp-level loop (see infini-parallel-loops-to-gpu):
+// blocks of 8 rows for a reduction of its own, all the rows for one in a
+// block's loop (the fused attention's row maximum and sum).
 //
 // The lane count is min(32, the block's size), so the host emulation's
 // one-thread blocks are warps of one lane, whose subgroup reduction is the
@@ -54,8 +56,7 @@ static std::optional<RowReduction> matchRowReduction(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() != 1 || op.getNumLoops() < 2 ||
       op.getIteratorTypesArray().back() != utils::IteratorType::reduction ||
-      op->getParentOfType<scf::ParallelOp>() ||
-      op->getParentOfType<scf::ForallOp>())
+      infini::countEnclosingParallelLoops(op) > 1)
     return std::nullopt;
   if (!llvm::all_of(op.getIndexingMapsArray(),
                     [](AffineMap map) { return map.isProjectedPermutation(); }))
@@ -126,23 +127,28 @@ static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
     rows = rewriter.createOrFold<arith::MulIOp>(loc, rows, size);
   Value zero = index(0), one = index(1);
 
-  auto blocks = scf::ParallelOp::create(
-      rewriter, loc, ValueRange{zero},
-      ValueRange{rewriter.createOrFold<arith::CeilDivUIOp>(
-          loc, rows, index(kRowsPerBlock))},
-      ValueRange{one});
-  rewriter.setInsertionPoint(blocks.getBody()->getTerminator());
-  // Computed outside the inner loop, which keeps canonicalization from
-  // merging the two loops (and losing the warp-level one).
-  Value firstRow = arith::MulIOp::create(
-      rewriter, loc, blocks.getInductionVars()[0], index(kRowsPerBlock));
+  // In a block's loop (the fused attention's tiles) the block's warps share
+  // the rows; outside, blocks of kRowsPerBlock rows are launched.
+  Value firstRow = zero, warpRows = rows;
+  if (infini::countEnclosingParallelLoops(op) == 0) {
+    auto blocks = scf::ParallelOp::create(
+        rewriter, loc, ValueRange{zero},
+        ValueRange{rewriter.createOrFold<arith::CeilDivUIOp>(
+            loc, rows, index(kRowsPerBlock))},
+        ValueRange{one});
+    rewriter.setInsertionPoint(blocks.getBody()->getTerminator());
+    // Computed outside the inner loop, which keeps canonicalization from
+    // merging the two loops (and losing the warp-level one).
+    firstRow = arith::MulIOp::create(
+        rewriter, loc, blocks.getInductionVars()[0], index(kRowsPerBlock));
+    warpRows = index(kRowsPerBlock);
+  }
   auto warps = scf::ParallelOp::create(rewriter, loc, ValueRange{zero},
-                                       ValueRange{index(kRowsPerBlock)},
-                                       ValueRange{one});
+                                       ValueRange{warpRows}, ValueRange{one});
   warps->setAttr(infini::kWarpLevelAttrName, rewriter.getUnitAttr());
   rewriter.setInsertionPoint(warps.getBody()->getTerminator());
-  Value row = arith::AddIOp::create(rewriter, loc, firstRow,
-                                    warps.getInductionVars()[0]);
+  Value row = rewriter.createOrFold<arith::AddIOp>(loc, firstRow,
+                                                   warps.getInductionVars()[0]);
   Value inRange = arith::CmpIOp::create(rewriter, loc,
                                         arith::CmpIPredicate::ult, row, rows);
   auto guard = scf::IfOp::create(rewriter, loc, inRange, false);

@@ -65,7 +65,8 @@ func.func @row_max(%x: memref<16x256xf32>, %out: memref<16xf32>) {
 // Left alone: a reduction over an outer loop, a row shorter than a warp, a
 // row along an input's outer dimension (lanes would not read neighbouring
 // elements, while one thread per row does), a payload that reads the
-// accumulator twice, and a reduction inside a parallel loop.
+// accumulator twice, and a reduction two parallel loops deep (run by single
+// threads).
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT: gpu.subgroup_reduce
 // CHECK-COUNT-5: linalg.generic
@@ -103,14 +104,43 @@ func.func @left_alone(%x: memref<128x64xf32>, %cols: memref<64xf32>, %short: mem
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
   scf.parallel (%i) = (%c0) to (%c2) step (%c1) {
-    linalg.generic {indexing_maps = [affine_map<(r, c) -> (c, r)>, affine_map<(r, c) -> (r)>],
-                    iterator_types = ["parallel", "reduction"]}
-        ins(%x : memref<128x64xf32>) outs(%cols : memref<64xf32>) {
-    ^bb0(%v: f32, %acc: f32):
-      %s = arith.addf %acc, %v : f32
-      linalg.yield %s : f32
+    scf.parallel (%j) = (%c0) to (%c2) step (%c1) {
+      linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r)>],
+                      iterator_types = ["parallel", "reduction"]}
+          ins(%x : memref<128x64xf32>) outs(%y : memref<128xf32>) {
+      ^bb0(%v: f32, %acc: f32):
+        %s = arith.addf %acc, %v : f32
+        linalg.yield %s : f32
+      }
+      scf.reduce
     }
     scf.reduce
+  }
+  return
+}
+
+// -----
+
+// In a block's loop (the fused attention's row maximum over a key tile) the
+// block's warps share all the rows: no loop over blocks of rows.
+// CHECK-LABEL: func.func @in_block
+// CHECK: scf.forall
+// CHECK-NOT: arith.ceildivui
+// CHECK: scf.parallel (%[[R:.+]]) = (%c0) to (%c64) step (%c1) {
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c64 step
+// CHECK: gpu.subgroup_reduce maximumf
+// CHECK: } {infini.warp_level}
+func.func @in_block(%x: memref<4x64x64xf32>, %out: memref<4x64xf32>) {
+  scf.forall (%b) in (4) {
+    %tile = memref.subview %x[%b, 0, 0] [1, 64, 64] [1, 1, 1] : memref<4x64x64xf32> to memref<64x64xf32, strided<[64, 1], offset: ?>>
+    %row = memref.subview %out[%b, 0] [1, 64] [1, 1] : memref<4x64xf32> to memref<64xf32, strided<[1], offset: ?>>
+    linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r)>],
+                    iterator_types = ["parallel", "reduction"]}
+        ins(%tile : memref<64x64xf32, strided<[64, 1], offset: ?>>) outs(%row : memref<64xf32, strided<[1], offset: ?>>) {
+    ^bb0(%v: f32, %acc: f32):
+      %m = arith.maximumf %acc, %v : f32
+      linalg.yield %m : f32
+    }
   }
   return
 }
