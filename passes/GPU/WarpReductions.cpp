@@ -48,8 +48,8 @@ struct RowReduction {
 };
 } // namespace
 
-/// The row reduction `op` is, if any: on buffers, outside parallel loops,
-/// one f32 output, projected-permutation maps, one reduction loop that is
+/// The row reduction `op` is, if any: on buffers, outside parallel loops or
+/// directly in a block's loop, one f32 output, projected-permutation maps, one reduction loop that is
 /// the innermost, and a payload that folds a value computed from the
 /// inputs into the output with an associative floating-point op.
 static std::optional<RowReduction> matchRowReduction(linalg::LinalgOp op) {
@@ -111,6 +111,9 @@ static std::optional<RowReduction> matchRowReduction(linalg::LinalgOp op) {
   return std::nullopt;
 }
 
+/// Replaces `op` by a warp-level loop over its rows (inside a loop over
+/// blocks of rows when `op` is not in a block's loop already), each row
+/// reduced by the lanes of one warp.
 static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
                                 const RowReduction &reduction) {
   Location loc = op.getLoc();
