@@ -49,9 +49,10 @@ struct RowReduction {
 } // namespace
 
 /// The row reduction `op` is, if any: on buffers, outside parallel loops or
-/// directly in a block's loop, one f32 output, projected-permutation maps, one reduction loop that is
-/// the innermost, and a payload that folds a value computed from the
-/// inputs into the output with an associative floating-point op.
+/// directly in a block's loop, one f32 output, projected-permutation maps, one
+/// reduction loop that is the innermost, and a payload that folds a value
+/// computed from the inputs into the output with an associative floating-point
+/// op.
 static std::optional<RowReduction> matchRowReduction(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() != 1 || op.getNumLoops() < 2 ||
