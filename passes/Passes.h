@@ -34,6 +34,15 @@ namespace infini {
 /// (tensor-core products) that every lane of the warp runs.
 inline constexpr llvm::StringLiteral kWarpLevelAttrName = "infini.warp_level";
 
+/// Threads of an NVIDIA warp, which the warp-level code assumes.
+inline constexpr int64_t kWarpSize = 32;
+
+/// The indices into `operand` of `op` at the iteration point `point` (one
+/// value per loop of `op`, whose maps are projected permutations).
+llvm::SmallVector<mlir::Value>
+operandIndices(mlir::linalg::LinalgOp op, mlir::OpOperand &operand,
+               mlir::ArrayRef<mlir::Value> point);
+
 /// The number of `scf.parallel`/`scf.forall` loops around `op`. On the GPU,
 /// a block's warps can share only work directly in a block's loop (depth
 /// 1): loops nested deeper run in one thread each.

@@ -149,7 +149,7 @@ LogicalResult infini::verifyGPUPipelineOptions(
     return emitError("unsupported GPU tensor-cores '" + options.tensorCores +
                      "'; expected none, f16 or bf16");
   // Tensor-core code runs in whole warps.
-  if (options.tensorCores != "none" && options.blockSize % 32 != 0)
+  if (options.tensorCores != "none" && options.blockSize % kWarpSize != 0)
     return emitError("GPU tensor-cores needs a block-size that is a multiple "
                      "of 32");
   return success();
@@ -160,7 +160,7 @@ void infini::buildLinalgToGPUPipeline(OpPassManager &pm,
   addPasses(pm, "infini-export-step");
   addBufferization(pm);
   // Row reductions go to whole warps, which need whole-warp blocks.
-  if (options.blockSize % 32 == 0)
+  if (options.blockSize % kWarpSize == 0)
     addPasses(pm, "func.func(infini-gpu-warp-reductions)");
   // Matrix products become loops over register tiles (or shared-memory
   // tiles), the other copies and linalg ops parallel loops (reductions stay

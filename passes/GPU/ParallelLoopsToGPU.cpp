@@ -309,7 +309,8 @@ static LogicalResult distribute(IRRewriter &rewriter, Block &block, Value tid,
       // one) counts as one warp.
       Value worker = tid, workers = threads;
       if (loop->hasAttr(infini::kWarpLevelAttrName)) {
-        Value warpSize = arith::ConstantIndexOp::create(rewriter, loc, 32);
+        Value warpSize =
+            arith::ConstantIndexOp::create(rewriter, loc, infini::kWarpSize);
         worker = arith::DivUIOp::create(rewriter, loc, tid, warpSize);
         workers = arith::CeilDivUIOp::create(rewriter, loc, threads, warpSize);
       }

@@ -65,9 +65,9 @@ static std::optional<TileDims> matchContraction(linalg::LinalgOp op) {
   return TileDims{dims->m.back(), dims->n.back(), dims->k.front()};
 }
 
-/// The indices into `operand` at the iteration point `point`.
-static SmallVector<Value>
-operandIndices(linalg::LinalgOp op, OpOperand &operand, ArrayRef<Value> point) {
+SmallVector<Value> infini::operandIndices(linalg::LinalgOp op,
+                                          OpOperand &operand,
+                                          ArrayRef<Value> point) {
   SmallVector<Value> indices;
   for (AffineExpr expr : op.getMatchingIndexingMap(&operand).getResults())
     indices.push_back(point[cast<AffineDimExpr>(expr).getPosition()]);
@@ -176,7 +176,8 @@ static void tileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   for (int64_t i = 0; i < rowTile; ++i)
     for (int64_t j = 0; j < columnTile; ++j)
       accumulators.push_back(memref::LoadOp::create(
-          rewriter, loc, output, operandIndices(op, init, point(i, j, zero))));
+          rewriter, loc, output,
+          infini::operandIndices(op, init, point(i, j, zero))));
 
   // The reduction: each input element is loaded once per tile position it
   // depends on, then every tile element runs the op's payload.
@@ -199,7 +200,7 @@ static void tileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
               if (!value)
                 value = memref::LoadOp::create(
                     builder, loc, input->get(),
-                    operandIndices(op, *input, point(i, j, k)));
+                    infini::operandIndices(op, *input, point(i, j, k)));
               mapping.map(payload.getArgument(n), value);
             }
             Value accumulator = iterArgs[i * columnTile + j];
@@ -224,9 +225,9 @@ static void tileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
       auto guard = scf::IfOp::create(rewriter, loc, inside, false);
       OpBuilder::InsertionGuard insertionGuard(rewriter);
       rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
-      memref::StoreOp::create(rewriter, loc,
-                              reduction.getResult(i * columnTile + j), output,
-                              operandIndices(op, init, point(i, j, zero)));
+      memref::StoreOp::create(
+          rewriter, loc, reduction.getResult(i * columnTile + j), output,
+          infini::operandIndices(op, init, point(i, j, zero)));
     }
   }
   rewriter.eraseOp(op);
@@ -485,7 +486,7 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     Value column = arith::AddIOp::create(rewriter, loc, columnBase, ij[1]);
     Value value = memref::LoadOp::create(
         rewriter, loc, init.get(),
-        operandIndices(op, init, point(rewriter, row, column, zero)));
+        infini::operandIndices(op, init, point(rewriter, row, column, zero)));
     memref::StoreOp::create(rewriter, loc, value, accTile, ij);
     rewriter.setInsertionPoint(body, bodyPoint);
   }
@@ -512,7 +513,8 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
                              .getResult();
     Value value = memref::LoadOp::create(
         rewriter, loc, input->get(),
-        operandIndices(op, *input, point(rewriter, row, column, depth)));
+        infini::operandIndices(op, *input,
+                               point(rewriter, row, column, depth)));
     if (tiling.mmaType)
       value = arith::TruncFOp::create(rewriter, loc, tiling.mmaType, value);
     Value inside = arith::CmpIOp::create(
@@ -551,7 +553,7 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     Value value = memref::LoadOp::create(rewriter, loc, accTile, ij);
     memref::StoreOp::create(
         rewriter, loc, value, init.get(),
-        operandIndices(op, init, point(rewriter, row, column, zero)));
+        infini::operandIndices(op, init, point(rewriter, row, column, zero)));
   }
   rewriter.eraseOp(op);
 }
@@ -631,8 +633,8 @@ static void warpTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     SmallVector<Value> point(3);
     point[rowDim] = ij[0];
     point[columnDim] = ij[1];
-    Value value = memref::LoadOp::create(rewriter, loc, input->get(),
-                                         operandIndices(op, *input, point));
+    Value value = memref::LoadOp::create(
+        rewriter, loc, input->get(), infini::operandIndices(op, *input, point));
     value = arith::TruncFOp::create(rewriter, loc, mmaType, value);
     memref::StoreOp::create(rewriter, loc, value, tile, ij);
     return tile;

@@ -36,7 +36,7 @@ using namespace mlir;
 /// Rows each block reduces: one per warp of a 256-thread block.
 static constexpr int64_t kRowsPerBlock = 8;
 /// Rows shorter than a warp gain nothing from one.
-static constexpr int64_t kMinimumRowLength = 32;
+static constexpr int64_t kMinimumRowLength = infini::kWarpSize;
 
 namespace {
 /// A row reduction this pass handles: its combining op (whose first or
@@ -170,7 +170,7 @@ static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
       rest = arith::DivUIOp::create(rewriter, loc, rest, sizes[d]);
   }
   Value lanes = arith::MinUIOp::create(
-      rewriter, loc, index(32),
+      rewriter, loc, index(infini::kWarpSize),
       gpu::BlockDimOp::create(rewriter, loc, gpu::Dimension::x));
   Value lane = arith::RemUIOp::create(
       rewriter, loc, gpu::ThreadIdOp::create(rewriter, loc, gpu::Dimension::x),
@@ -179,10 +179,7 @@ static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
   auto indices = [&](OpOperand &operand, Value k) {
     SmallVector<Value> values(point.begin(), point.end());
     values.back() = k;
-    SmallVector<Value> result;
-    for (AffineExpr expr : op.getMatchingIndexingMap(&operand).getResults())
-      result.push_back(values[cast<AffineDimExpr>(expr).getPosition()]);
-    return result;
+    return infini::operandIndices(op, operand, values);
   };
   Block &payload = op->getRegion(0).front();
   OpOperand &init = op.getDpsInitsMutable()[0];
@@ -245,7 +242,7 @@ struct GPUSubgroupReduceToShufflesPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateGpuLowerSubgroupReduceToShufflePatterns(patterns,
-                                                    /*subgroupSize=*/32);
+                                                    infini::kWarpSize);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
