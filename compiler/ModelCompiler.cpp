@@ -86,6 +86,10 @@ static std::optional<rt::ElementType> elementTypeOf(Type type) {
     return rt::ElementType::I32;
   if (type.isSignlessInteger(64))
     return rt::ElementType::I64;
+  if (type.isF16())
+    return rt::ElementType::F16;
+  if (type.isBF16())
+    return rt::ElementType::BF16;
   return std::nullopt;
 }
 
@@ -149,6 +153,13 @@ static llvm::Expected<rt::ArgSpec> describeValue(Type type,
   auto tensorType = dyn_cast<RankedTensorType>(type);
   std::optional<rt::ElementType> elementType =
       tensorType ? elementTypeOf(tensorType.getElementType()) : std::nullopt;
+  // 16-bit tensors are prepared weights for tensor cores, nothing else.
+  bool prepared = spec.role == rt::ArgRole::Prepared ||
+                  spec.role == rt::ArgRole::PreparedOut;
+  if (elementType && !prepared &&
+      (*elementType == rt::ElementType::F16 ||
+       *elementType == rt::ElementType::BF16))
+    elementType = std::nullopt;
   if (!elementType)
     return makeError(what + " ('" + spec.name +
                      "') must be a ranked tensor of f32, i32 or i64");
@@ -270,9 +281,8 @@ llvm::Error infini::lowerToLLVMDialect(
   cpuOptions.vectorize = options.vectorize;
   cpuOptions.parallel = options.parallel;
   cpuOptions.fuseAttention = options.fuseAttention;
-  cpuOptions.fuseSwiGLU =
-      options.fuseSwiGLU && options.target == rt::Target::Cpu;
-  cpuOptions.fuseRope = options.fuseRope && options.target == rt::Target::Cpu;
+  cpuOptions.fuseSwiGLU = options.fuseSwiGLU;
+  cpuOptions.fuseRope = options.fuseRope;
   GPUPipelineOptions gpuOptions;
   gpuOptions.chip = options.chip;
   gpuOptions.fuseAttention = options.fuseAttention;
@@ -293,6 +303,9 @@ llvm::Error infini::lowerToLLVMDialect(
       {"3-llvm.mlir",
        [&](OpPassManager &pm) { buildLoopsToLLVMPipeline(pm, cpuOptions); }}};
   if (options.target == rt::Target::Cuda) {
+    stages[0] = {"1-linalg.mlir", [&](OpPassManager &pm) {
+                   buildInfiniToGPULinalgPipeline(pm, gpuOptions);
+                 }};
     stages[1] = {"2-gpu.mlir", [&](OpPassManager &pm) {
                    buildLinalgToGPUPipeline(pm, gpuOptions);
                    if (options.emulateGPU)

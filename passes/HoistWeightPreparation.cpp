@@ -4,7 +4,8 @@
 // lowering emits it inside the step, which runs once per segment. This pass
 // moves that work into a separate `<step>_prepare` function that the runtime
 // calls once after loading the weights; the step receives its results as
-// `infini.prepared` arguments.
+// `infini.prepared` arguments, and no longer takes the weights it only read
+// through them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -90,7 +91,12 @@ struct HoistWeightPreparationPass
     if (frontier.empty())
       return;
 
-    // @<step>_prepare(weights...) -> (frontier...).
+    // @<step>_prepare(the weights it reads...) -> (frontier...).
+    llvm::erase_if(weightArgs, [&](unsigned i) {
+      return llvm::none_of(
+          step.getArgument(i).getUsers(),
+          [&](Operation *user) { return hoisted.contains(user); });
+    });
     MLIRContext *ctx = step.getContext();
     OpBuilder builder(step);
     Location loc = step.getLoc();
@@ -137,6 +143,13 @@ struct HoistWeightPreparationPass
     for (Operation *op : llvm::reverse(hoisted))
       if (op->use_empty())
         op->erase();
+    // Weights only the prepare function reads leave the step, so that the
+    // runtime can release them once it has run.
+    llvm::BitVector unused(step.getNumArguments());
+    for (unsigned i : weightArgs)
+      unused[i] = step.getArgument(i).use_empty();
+    if (failed(step.eraseArguments(unused)))
+      return signalPassFailure();
   }
 };
 

@@ -162,6 +162,11 @@ mlir::LogicalResult verifyGPUPipelineOptions(
     const GPUPipelineOptions &options,
     llvm::function_ref<mlir::LogicalResult(const llvm::Twine &)> emitError);
 
+/// infini dialect to linalg on tensors for the GPU (stage 1 of
+/// `infini-to-gpu`): the CPU's stage 1 without the fusions the GPU's tiling
+/// does not take, and with tensor cores 16-bit prepared weights.
+void buildInfiniToGPULinalgPipeline(mlir::OpPassManager &pm,
+                                    const GPUPipelineOptions &options);
 /// Bufferized linalg to outlined GPU kernels launched from host functions
 /// whose every memref is a device buffer (stage 2 of `infini-to-gpu`).
 void buildLinalgToGPUPipeline(mlir::OpPassManager &pm,

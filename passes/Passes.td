@@ -157,10 +157,35 @@ def HoistWeightPreparation
     in the step, which runs once per segment. This pass moves them into
     `@<step>_prepare(weights) -> (prepared tensors)`, whose results carry
     `infini.prepared = "prepared.<k>"`; the step takes them as arguments with
-    the same attribute. The runtime calls the prepare function once, after
-    loading the weights.
+    the same attribute. Weights the step then no longer reads leave its
+    arguments. The runtime calls the prepare function once, after loading
+    the weights, and releases those the step does not take.
   }];
   let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
+def NarrowPreparedWeights
+    : Pass<"infini-narrow-prepared-weights", "mlir::ModuleOp"> {
+  let summary = "Prepare 16-bit copies of the weights that feed tensor cores";
+  let description = [{
+    For each model step with a `_prepare` function, rounds to
+    `element-type` (f16 or bf16) every prepared f32 tensor whose only uses
+    in the step are inputs of contractions (the packed projection weights):
+    the prepare function returns the rounded tensor, the step takes it as
+    its `infini.prepared` argument, and each contraction reading it is
+    generalized with an `arith.extf` of that operand in its payload.
+
+    The GPU pipeline runs it with `tensor-cores=f16|bf16`, whose tensor-core
+    products round both operands to 16 bits anyway: the results are
+    unchanged, while the device keeps and reads half the bytes per weight.
+  }];
+  let options = [
+    Option<"elementType", "element-type", "std::string", "\"f16\"",
+           "Type of the prepared weights: f16 or bf16">,
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
 }
 
 def ApproximateMath : Pass<"infini-approximate-math", "mlir::func::FuncOp"> {
@@ -287,23 +312,30 @@ def GPUTileContractions
     phases are nested parallel loops; the block's threads share them and
     meet at barriers in between.
 
-    With `tensor-cores=f16` (or `bf16`), such a product of f32 values
-    (register tiles aside) is computed on tensor cores instead: the block
-    stages f16 (bf16) copies
+    With `tensor-cores=f16` (or `bf16`), such a product of f32 values, or
+    of f32 and already-16-bit values (weights that
+    `infini-narrow-prepared-weights` rounded), is computed on tensor cores
+    instead (register tiles aside): the block stages f16 (bf16) copies
     of 64-deep slices of its inputs (rows padded by 8 elements, so that
     ldmatrix reads hit distinct banks), and the update is a warp-level
-    parallel loop (marked `infini.warp_level`) over the 16 x 8 tiles of the
-    accumulators, whose body is a warp-level `scf.execute_region` (also
-    marked): a `vector.transfer_read` of the tile, one `vector.contract` of
-    16 x 16 by 16 x 8 f16 operands into f32 per 16 of the slice's depth, and
-    a `vector.transfer_write`, indices computed by `affine.apply`. The lanes
+    parallel loop (marked `infini.warp_level`) over warp tiles of the
+    accumulators. A warp tile is a grid of 16 x 8 tiles, as many as leave
+    each of the block's `warps` warps one warp tile, about twice as many
+    tiles across as down (32 x 16 elements for 8 warps and a 64 x 64
+    block), so that each operand fragment feeds several products. Its body
+    is a warp-level `scf.execute_region` (also marked): a
+    `vector.transfer_read` of each 16 x 8 tile, then per 16 of the slice's
+    depth one 16 x 16 f16 read of the left operand per tile row, one
+    16 x 8 read of the right operand per tile column and one
+    `vector.contract` into f32 per tile, then a `vector.transfer_write` of
+    each tile, indices computed by `affine.apply`. The lanes
     of a warp run that vector code together; `infini-gpu-warp-mma` in stage
     3 turns it into `nvgpu.ldmatrix` and `nvgpu.mma.sync` (m16n8k16).
     Products nested directly in a block's loop (the fused attention's score
     and value tiles) whose static sizes are whole 16 x 8 x 16 tiles and
     whose output is a row-major buffer take tensor cores in place: the
     block stages f16 copies of both inputs, then its warps update the
-    output tile by tile. The results
+    output warp tile by warp tile. The results
     differ from f32 by the rounding of the operands to f16 (11-bit
     significands), a precision the user opts into.
   }];
@@ -317,7 +349,9 @@ def GPUTileContractions
            "Stage large products through shared-memory tiles">,
     Option<"tensorCores", "tensor-cores", "std::string", /*default=*/"\"none\"",
            "Compute shared-memory tiles on tensor cores: none, f16 or bf16 "
-           "(operands rounded to it, f32 accumulation)">
+           "(operands rounded to it, f32 accumulation)">,
+    Option<"warps", "warps", "int64_t", /*default=*/"8",
+           "Warps per GPU block, among which tensor-core tiles are shared">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

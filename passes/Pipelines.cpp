@@ -166,12 +166,16 @@ void infini::buildLinalgToGPUPipeline(OpPassManager &pm,
   // tiles), the other copies and linalg ops parallel loops (reductions stay
   // serial loops inside them), and each outermost loop a launch.
   if (options.registerTile > 1)
-    addPasses(pm, "func.func(infini-gpu-tile-contractions{tile-rows=" +
-                      std::to_string(options.registerTile) +
-                      " tile-columns=" + std::to_string(options.registerTile) +
-                      " shared-memory-tiles=" +
-                      (options.sharedMemoryTiles ? "1" : "0") +
-                      " tensor-cores=" + options.tensorCores.getValue() + "})");
+    addPasses(
+        pm,
+        "func.func(infini-gpu-tile-contractions{tile-rows=" +
+            std::to_string(options.registerTile) +
+            " tile-columns=" + std::to_string(options.registerTile) +
+            " shared-memory-tiles=" + (options.sharedMemoryTiles ? "1" : "0") +
+            " tensor-cores=" + options.tensorCores.getValue() + " warps=" +
+            std::to_string(
+                std::max<int64_t>(1, options.blockSize / kWarpSize)) +
+            "})");
   addPasses(pm, "func.func(infini-erase-self-copies,infini-copies-to-linalg,"
                 "convert-linalg-to-parallel-loops,scf-forall-to-parallel),"
                 "canonicalize,cse");
@@ -211,14 +215,22 @@ void infini::buildGPUToLLVMPipeline(OpPassManager &pm,
   addPasses(pm, binary + "},canonicalize,cse");
 }
 
-void infini::buildInfiniToGPUPipeline(OpPassManager &pm,
-                                      const GPUPipelineOptions &options) {
+void infini::buildInfiniToGPULinalgPipeline(OpPassManager &pm,
+                                            const GPUPipelineOptions &options) {
   CPUPipelineOptions linalgOptions;
   linalgOptions.fuseAttention = options.fuseAttention;
   // The GPU's contraction tiling expects one column dimension.
   linalgOptions.fuseSwiGLU = false;
   linalgOptions.fuseRope = false;
   buildInfiniToLinalgPipeline(pm, linalgOptions);
+  if (options.tensorCores != "none")
+    addPasses(pm, "infini-narrow-prepared-weights{element-type=" +
+                      options.tensorCores.getValue() + "},canonicalize,cse");
+}
+
+void infini::buildInfiniToGPUPipeline(OpPassManager &pm,
+                                      const GPUPipelineOptions &options) {
+  buildInfiniToGPULinalgPipeline(pm, options);
   buildLinalgToGPUPipeline(pm, options);
   buildGPUToLLVMPipeline(pm, options);
 }
@@ -264,6 +276,10 @@ void infini::registerInfiniPassesAndPipelines() {
                       "Lower infini ops to host LLVM dialect code launching "
                       "NVIDIA GPU kernels (all stages)",
                       buildInfiniToGPUPipeline);
+  registerGPUPipeline("infini-to-gpu-linalg",
+                      "Stage 1 of infini-to-gpu: infini ops to linalg, with "
+                      "tensor cores 16-bit prepared weights",
+                      buildInfiniToGPULinalgPipeline);
   registerGPUPipeline("infini-linalg-to-gpu",
                       "Stage 2 of infini-to-gpu: bufferized, outlined GPU "
                       "kernels launched by host functions",

@@ -58,7 +58,9 @@ static const NamedValue<ArgRole> kRoleNames[] = {
 static const NamedValue<ElementType> kElementTypeNames[] = {
     {ElementType::F32, "f32"},
     {ElementType::I32, "i32"},
-    {ElementType::I64, "i64"}};
+    {ElementType::I64, "i64"},
+    {ElementType::F16, "f16"},
+    {ElementType::BF16, "bf16"}};
 static const NamedValue<SectionKind> kSectionKindNames[] = {
     {SectionKind::HostLibrary, "host_library"},
     {SectionKind::Dependency, "dependency"},

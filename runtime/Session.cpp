@@ -136,6 +136,10 @@ static DType toDType(ElementType type) {
     return DType::I32;
   case ElementType::I64:
     return DType::I64;
+  case ElementType::F16:
+    return DType::F16;
+  case ElementType::BF16:
+    return DType::BF16;
   }
   return DType::F32;
 }
@@ -203,8 +207,10 @@ StatusOr<Session> Session::create(StepFunction step, const WeightFile &weights,
   int scalarCounts[2] = {0, 0};
   std::map<std::string, size_t> stateIndex;
   std::map<std::string, const ArgSpec *> stateOuts;
-  std::set<std::string> weightNames;
   std::map<std::string, size_t> weightIndex;
+  // The weight of each index of weightTensors: the step's, then those only
+  // the prepare function reads.
+  std::vector<const ArgSpec *> weightSpecs;
   std::map<std::string, size_t> preparedIndex;
   const ArgSpec *embed = nullptr;
 
@@ -248,19 +254,22 @@ StatusOr<Session> Session::create(StepFunction step, const WeightFile &weights,
         return fail(describe(i, arg) + " must be an i64 scalar");
       break;
     case ArgRole::Weight:
-      if (!weightNames.insert(arg.name).second)
+      if (weightIndex.count(arg.name))
         return fail("weight '" + arg.name + "' appears twice");
       if (arg.elementType != ElementType::F32)
         return fail(describe(i, arg) + ": weights are passed as f32");
       if (arg.name == "embed.weight")
         embed = &arg;
-      binding.index = session.weightTensors.size();
+      binding.index = weightSpecs.size();
       weightIndex[arg.name] = binding.index;
-      session.weightTensors.emplace_back();
+      weightSpecs.push_back(&arg);
       break;
     case ArgRole::Prepared:
-      if (arg.elementType != ElementType::F32)
-        return fail(describe(i, arg) + ": prepared tensors are f32");
+      if (arg.elementType != ElementType::F32 &&
+          arg.elementType != ElementType::F16 &&
+          arg.elementType != ElementType::BF16)
+        return fail(describe(i, arg) +
+                    ": prepared tensors are f32, f16 or bf16");
       if (!preparedIndex.emplace(arg.name, session.preparedTensors.size())
                .second)
         return fail("prepared tensor '" + arg.name + "' appears twice");
@@ -295,7 +304,9 @@ StatusOr<Session> Session::create(StepFunction step, const WeightFile &weights,
     return fail("no output argument");
   bool hidden =
       input->shape.size() == 3 && input->elementType == ElementType::F32;
-  bool ids = input->shape.size() == 2 && input->elementType != ElementType::F32;
+  bool ids =
+      input->shape.size() == 2 && (input->elementType == ElementType::I32 ||
+                                   input->elementType == ElementType::I64);
   if (!hidden && !ids)
     return fail("input must be f32 [B, T, D] or i32/i64 [B, T], got " +
                 std::string(dtypeName(toDType(input->elementType))) + " " +
@@ -344,12 +355,30 @@ StatusOr<Session> Session::create(StepFunction step, const WeightFile &weights,
     }
   }
 
-  // Load the weights, checking each against the step's expectations.
-  const std::string &file = weights.path();
-  for (size_t i = 0; i < step.args.size(); ++i) {
-    const ArgSpec &arg = step.args[i];
+  // Weights only the prepare function reads (those it packs for the step)
+  // are loaded for it and released once it has run.
+  size_t stepWeights = weightSpecs.size();
+  for (const ArgSpec &arg : step.prepareArgs) {
     if (arg.role != ArgRole::Weight)
       continue;
+    auto [known, added] = weightIndex.emplace(arg.name, weightSpecs.size());
+    if (added) {
+      if (arg.elementType != ElementType::F32)
+        return Status::error("prepare function: weight '" + arg.name +
+                             "' must be f32");
+      weightSpecs.push_back(&arg);
+    } else if (weightSpecs[known->second]->shape != arg.shape ||
+               weightSpecs[known->second]->elementType != arg.elementType) {
+      return Status::error("prepare function: weight '" + arg.name +
+                           "' differs from the step's");
+    }
+  }
+
+  // Load the weights, checking each against the step's expectations.
+  const std::string &file = weights.path();
+  session.weightTensors.resize(weightSpecs.size());
+  for (size_t index = 0; index < weightSpecs.size(); ++index) {
+    const ArgSpec &arg = *weightSpecs[index];
     const WeightInfo *info = weights.find(arg.name);
     if (!info)
       return Status::error(file + ": missing weight '" + arg.name +
@@ -365,7 +394,7 @@ StatusOr<Session> Session::create(StepFunction step, const WeightFile &weights,
     StatusOr<Tensor> tensor = weights.loadAsF32(arg.name);
     if (!tensor)
       return tensor.status();
-    session.weightTensors[session.bindings[i].index] = std::move(*tensor);
+    session.weightTensors[index] = std::move(*tensor);
   }
 
   // Buffers: state pairs zeroed, one input and one output segment.
@@ -397,6 +426,11 @@ StatusOr<Session> Session::create(StepFunction step, const WeightFile &weights,
   INFINI_RETURN_IF_ERROR(session.placeOnDevice());
   INFINI_RETURN_IF_ERROR(
       session.runPrepare(session.step, weightIndex, preparedIndex));
+  for (size_t index = stepWeights; index < weightSpecs.size(); ++index) {
+    session.weightTensors[index] = Tensor();
+    if (index < session.deviceWeights.size())
+      session.deviceWeights[index] = DeviceBuffer();
+  }
   return session;
 }
 
@@ -613,26 +647,26 @@ Status Session::runPrepare(const StepFunction &step,
   size_t count = step.prepareArgs.size();
   PackedArguments packed(count);
   std::set<std::string> produced;
-  std::vector<std::vector<int64_t>> preparedShapes(preparedIndex.size());
+  // What prepare writes into each prepared tensor.
+  std::vector<const ArgSpec *> preparedOuts(preparedIndex.size());
   if (step.device)
     devicePrepared.resize(preparedIndex.size());
   for (size_t i = 0; i < count; ++i) {
     const ArgSpec &arg = step.prepareArgs[i];
     void *data = nullptr;
     if (arg.role == ArgRole::Weight) {
-      auto weight = weightIndex.find(arg.name);
-      if (weight == weightIndex.end())
-        return fail("reads weight '" + arg.name + "', which the step lacks");
-      data = step.device ? deviceWeights[weight->second].data()
-                         : weightTensors[weight->second].data();
+      size_t weight = weightIndex.at(arg.name);
+      data = step.device ? deviceWeights[weight].data()
+                         : weightTensors[weight].data();
     } else if (arg.role == ArgRole::PreparedOut) {
       auto prepared = preparedIndex.find(arg.name);
       if (prepared == preparedIndex.end() || !produced.insert(arg.name).second)
         return fail("writes '" + arg.name +
                     "', which the step does not read once");
       size_t index = prepared->second;
-      preparedShapes[index] = arg.shape;
-      StatusOr<Tensor> buffer = Tensor::zeros(DType::F32, arg.shape);
+      preparedOuts[index] = &arg;
+      StatusOr<Tensor> buffer =
+          Tensor::zeros(toDType(arg.elementType), arg.shape);
       if (!buffer)
         return fail("'" + arg.name + "': " + buffer.status().message());
       if (step.device) {
@@ -653,11 +687,15 @@ Status Session::runPrepare(const StepFunction &step,
   }
   if (produced.size() != preparedIndex.size())
     return fail("does not write every prepared tensor the step reads");
-  // A Prepared argument's shape must be what prepare writes.
-  for (size_t i = 0; i < step.args.size(); ++i)
-    if (step.args[i].role == ArgRole::Prepared &&
-        preparedShapes[bindings[i].index] != step.args[i].shape)
+  // A Prepared argument must be what prepare writes.
+  for (size_t i = 0; i < step.args.size(); ++i) {
+    if (step.args[i].role != ArgRole::Prepared)
+      continue;
+    const ArgSpec &written = *preparedOuts[bindings[i].index];
+    if (written.shape != step.args[i].shape ||
+        written.elementType != step.args[i].elementType)
       return fail(describe(i, step.args[i]) + " does not match its output");
+  }
   step.prepare(packed.data());
   if (step.device)
     if (Status status = step.device->finish(); !status)

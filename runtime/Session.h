@@ -50,9 +50,11 @@ struct RunStats {
 /// A compiled step bound to its weights, a batch size and memory state.
 class Session {
 public:
-  /// Checks the step's argument list, then loads every Weight argument from
-  /// `weights` (exact shape; F32, or F16/BF16 converted to F32) and zeroes
-  /// the state for `batchSize` rows. Errors name the weight file and tensor.
+  /// Checks the step's argument list, then loads every weight the step or
+  /// its prepare function reads from `weights` (exact shape; F32, or
+  /// F16/BF16 converted to F32), runs the prepare function, releases the
+  /// weights only it reads, and zeroes the state for `batchSize` rows.
+  /// Errors name the weight file and tensor.
   static StatusOr<Session> create(StepFunction step, const WeightFile &weights,
                                   int64_t batchSize);
 

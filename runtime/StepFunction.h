@@ -34,8 +34,9 @@ enum class Target { Cpu, Cuda };
 /// Name of `target` in manifests and flags: "cpu", "cuda".
 const char *targetName(Target target);
 
-/// Element types that cross the boundary of a compiled step.
-enum class ElementType { F32, I32, I64 };
+/// Element types that cross the boundary of a compiled step (16-bit floats
+/// only in prepared tensors: weights rounded for tensor cores).
+enum class ElementType { F32, I32, I64, F16, BF16 };
 
 /// What one argument of the step function carries.
 enum class ArgRole {

@@ -292,6 +292,8 @@ struct BlockTiling {
   /// f16 or bf16: warps compute on tensor cores from tiles of that type;
   /// null: threads compute on CUDA cores.
   Type mmaType;
+  /// Warps of the GPU block, which share the tensor-core phase.
+  int64_t warps;
 };
 } // namespace
 
@@ -347,19 +349,48 @@ static void registerTilePhase(IRRewriter &rewriter, Location loc,
 /// operands and f32 accumulators).
 static constexpr int64_t kMmaRows = 16, kMmaColumns = 8, kMmaDepth = 16;
 
+/// The 16 x 8 accumulator tiles (rows, columns) each warp owns in a
+/// `rows` x `columns` product shared by `warps` warps: as many as keep every
+/// warp busy, in a block about twice as wide in tiles as tall (square in
+/// elements), so that each operand fragment a warp loads feeds several
+/// mma.sync instructions.
+static std::pair<int64_t, int64_t> warpTileShape(int64_t rows, int64_t columns,
+                                                 int64_t warps) {
+  int64_t rowTiles = rows / kMmaRows, columnTiles = columns / kMmaColumns;
+  int64_t perWarp = std::max<int64_t>(1, rowTiles * columnTiles / warps);
+  int64_t r = 1, c = 1;
+  while (r * c * 2 <= perWarp) {
+    bool canWiden = columnTiles % (c * 2) == 0;
+    bool canDeepen = rowTiles % (r * 2) == 0;
+    if (canWiden && (c < 2 * r || !canDeepen))
+      c *= 2;
+    else if (canDeepen)
+      r *= 2;
+    else
+      break;
+  }
+  return {r, c};
+}
+
 /// The phase of a slice on tensor cores: a warp-level parallel loop (see
-/// infini-parallel-loops-to-gpu) over the 16 x 8 tiles of the accumulators;
-/// a warp reads its tile, runs one 16 x 8 x 16 vector.contract per 16 of
-/// the slice's depth and writes the tile back. All the warp's lanes run the
-/// same vector code, which infini-gpu-warp-mma distributes over them
-/// (ldmatrix, mma.sync). That code sits in a warp-level
-/// `scf.execute_region`, its indices computed by affine.apply, so that the
-/// distribution sees nothing else.
+/// infini-parallel-loops-to-gpu) over warp tiles of the accumulators, each
+/// `warpTileShape` 16 x 8 tiles; a warp reads its tiles, and for each 16 of
+/// the slice's depth reads one 16 x 16 fragment of the left operand per tile
+/// row and one 16 x 8 fragment of the right operand per tile column, runs a
+/// 16 x 8 x 16 vector.contract per tile, then writes its tiles back. All the
+/// warp's lanes run the same vector code, which infini-gpu-warp-mma
+/// distributes over them (ldmatrix, mma.sync). That code sits in a
+/// warp-level `scf.execute_region`, its indices computed by affine.apply, so
+/// that the distribution sees nothing else.
 static void warpTilePhase(IRRewriter &rewriter, Location loc,
                           const BlockTiling &tiling, Value lhsTile,
                           Value rhsTile, Value accTile) {
+  auto [tileRows, tileColumns] =
+      warpTileShape(tiling.rows, tiling.columns, tiling.warps);
+  int64_t warpRows = tileRows * kMmaRows;
+  int64_t warpColumns = tileColumns * kMmaColumns;
   SmallVector<Value> t = parallelLoop(
-      rewriter, loc, {tiling.rows / kMmaRows, tiling.columns / kMmaColumns});
+      rewriter, loc, {tiling.rows / warpRows, tiling.columns / warpColumns});
   UnitAttr warpLevel = rewriter.getUnitAttr();
   t[0].getParentBlock()->getParentOp()->setAttr(infini::kWarpLevelAttrName,
                                                 warpLevel);
@@ -372,9 +403,9 @@ static void warpTilePhase(IRRewriter &rewriter, Location loc,
   rewriter.setInsertionPoint(yield);
 
   AffineExpr tile = rewriter.getAffineDimExpr(0);
-  auto scaled = [&](Value value, int64_t factor) -> Value {
+  auto offset = [&](Value value, int64_t factor, int64_t plus) -> Value {
     return affine::AffineApplyOp::create(
-        rewriter, loc, AffineMap::get(1, 0, tile * factor), value);
+        rewriter, loc, AffineMap::get(1, 0, tile * factor + plus), value);
   };
   auto read = [&](Value buffer, ArrayRef<int64_t> shape, Value row,
                   Value column) -> Value {
@@ -385,23 +416,37 @@ static void warpTilePhase(IRRewriter &rewriter, Location loc,
         rewriter, loc, VectorType::get(shape, type), buffer,
         ValueRange{row, column}, padding, ArrayRef<bool>{true, true});
   };
-  Value row = scaled(t[0], kMmaRows);
-  Value column = scaled(t[1], kMmaColumns);
-  Value acc = read(accTile, {kMmaRows, kMmaColumns}, row, column);
+  SmallVector<Value> rows, columns, accs;
+  for (int64_t i = 0; i < tileRows; ++i)
+    rows.push_back(offset(t[0], warpRows, i * kMmaRows));
+  for (int64_t j = 0; j < tileColumns; ++j)
+    columns.push_back(offset(t[1], warpColumns, j * kMmaColumns));
+  for (Value row : rows)
+    for (Value column : columns)
+      accs.push_back(read(accTile, {kMmaRows, kMmaColumns}, row, column));
   AffineExpr m, n, k;
   bindDims(rewriter.getContext(), m, n, k);
   for (int64_t kk = 0; kk < tiling.depth; kk += kMmaDepth) {
     Value depth = arith::ConstantIndexOp::create(rewriter, loc, kk);
-    Value a = read(lhsTile, {kMmaRows, kMmaDepth}, row, depth);
-    Value b = read(rhsTile, {kMmaDepth, kMmaColumns}, depth, column);
-    acc = vector::ContractionOp::create(
-        rewriter, loc, a, b, acc, {{m, k}, {k, n}, {m, n}},
-        {vector::IteratorType::parallel, vector::IteratorType::parallel,
-         vector::IteratorType::reduction});
+    SmallVector<Value> a, b;
+    for (Value row : rows)
+      a.push_back(read(lhsTile, {kMmaRows, kMmaDepth}, row, depth));
+    for (Value column : columns)
+      b.push_back(read(rhsTile, {kMmaDepth, kMmaColumns}, depth, column));
+    for (int64_t i = 0; i < tileRows; ++i)
+      for (int64_t j = 0; j < tileColumns; ++j) {
+        Value &acc = accs[i * tileColumns + j];
+        acc = vector::ContractionOp::create(
+            rewriter, loc, a[i], b[j], acc, {{m, k}, {k, n}, {m, n}},
+            {vector::IteratorType::parallel, vector::IteratorType::parallel,
+             vector::IteratorType::reduction});
+      }
   }
-  vector::TransferWriteOp::create(rewriter, loc, acc, accTile,
-                                  ValueRange{row, column},
-                                  ArrayRef<bool>{true, true});
+  for (int64_t i = 0; i < tileRows; ++i)
+    for (int64_t j = 0; j < tileColumns; ++j)
+      vector::TransferWriteOp::create(rewriter, loc, accs[i * tileColumns + j],
+                                      accTile, ValueRange{rows[i], columns[j]},
+                                      ArrayRef<bool>{true, true});
 }
 
 /// Elements each row of a tensor-core tile is padded by: rows then start
@@ -515,7 +560,7 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
         rewriter, loc, input->get(),
         infini::operandIndices(op, *input,
                                point(rewriter, row, column, depth)));
-    if (tiling.mmaType)
+    if (tiling.mmaType && value.getType() != tiling.mmaType)
       value = arith::TruncFOp::create(rewriter, loc, tiling.mmaType, value);
     Value inside = arith::CmpIOp::create(
         rewriter, loc, arith::CmpIPredicate::ult, depth, depthK);
@@ -576,13 +621,19 @@ static bool isLarge(linalg::LinalgOp op, TileDims dims) {
          atLeast(dims.n, kBlockColumns / 2) && atLeast(dims.k, kBlockDepth);
 }
 
-/// Whether tensor cores can compute `op`: a product of f32 values (the
-/// model's), whose multiply-add payload a contraction of 16-bit copies
-/// with f32 accumulation approximates.
-static bool suitsTensorCores(linalg::LinalgOp op) {
-  return llvm::all_of(op->getOperandTypes(), [](Type type) {
-    return getElementTypeOrSelf(type).isF32();
-  });
+/// Whether tensor cores can compute `op`: a product into f32 of f32 values
+/// (the model's), whose multiply-add payload a contraction of `mmaType`
+/// copies with f32 accumulation approximates, or of values already of
+/// `mmaType` (weights infini-narrow-prepared-weights rounded).
+static bool suitsTensorCores(linalg::LinalgOp op, Type mmaType) {
+  auto elementType = [](OpOperand *operand) {
+    return getElementTypeOrSelf(operand->get().getType());
+  };
+  return elementType(op.getDpsInitOperand(0)).isF32() &&
+         llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *input) {
+           Type type = elementType(input);
+           return type.isF32() || type == mmaType;
+         });
 }
 
 unsigned infini::countEnclosingParallelLoops(Operation *op) {
@@ -598,8 +649,8 @@ unsigned infini::countEnclosingParallelLoops(Operation *op) {
 /// static sizes that are whole 16 x 8 x 16 tiles, no other loops, f32
 /// values, and an output that is itself a row-major (m, n) buffer the tiles
 /// can be read from and written to.
-static bool fitsWarpTiles(linalg::LinalgOp op, TileDims dims) {
-  if (op.getNumLoops() != 3 || !suitsTensorCores(op))
+static bool fitsWarpTiles(linalg::LinalgOp op, TileDims dims, Type mmaType) {
+  if (op.getNumLoops() != 3 || !suitsTensorCores(op, mmaType))
     return false;
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   if (ShapedType::isDynamicShape(bounds) || bounds[dims.m] % kMmaRows != 0 ||
@@ -616,12 +667,12 @@ static bool fitsWarpTiles(linalg::LinalgOp op, TileDims dims) {
 /// block's threads stage 16-bit copies of both inputs (padded rows), then its
 /// warps update the output in place, 16 x 8 tiles at a time.
 static void warpTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
-                                TileDims dims, Type mmaType) {
+                                TileDims dims, Type mmaType, int64_t warps) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   BlockTiling tiling{bounds[dims.m], bounds[dims.n], bounds[dims.k], 1, 1,
-                     mmaType};
+                     mmaType,        warps};
   auto stage = [&](OpOperand *input, unsigned rowDim, unsigned columnDim,
                    int64_t rows, int64_t columns) {
     Value tile = memref::AllocOp::create(
@@ -635,7 +686,8 @@ static void warpTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     point[columnDim] = ij[1];
     Value value = memref::LoadOp::create(
         rewriter, loc, input->get(), infini::operandIndices(op, *input, point));
-    value = arith::TruncFOp::create(rewriter, loc, mmaType, value);
+    if (value.getType() != mmaType)
+      value = arith::TruncFOp::create(rewriter, loc, mmaType, value);
     memref::StoreOp::create(rewriter, loc, value, tile, ij);
     return tile;
   };
@@ -656,6 +708,10 @@ struct GPUTileContractionsPass
   void runOnOperation() override {
     if (rowTile < 1 || columnTile < 1) {
       getOperation().emitError() << "register tile sizes must be positive";
+      return signalPassFailure();
+    }
+    if (warps < 1) {
+      getOperation().emitError() << "warps must be positive";
       return signalPassFailure();
     }
     Type mmaType;
@@ -680,28 +736,28 @@ struct GPUTileContractionsPass
           !op->getParentOfType<scf::ForallOp>())
         contractions.push_back({op, *dims});
       else if (mmaType && infini::countEnclosingParallelLoops(op) == 1 &&
-               fitsWarpTiles(op, *dims))
+               fitsWarpTiles(op, *dims, mmaType))
         nested.push_back({op, *dims});
     });
     IRRewriter rewriter(&getContext());
     for (auto [op, dims] : nested)
-      warpTileContraction(rewriter, op, dims, mmaType);
+      warpTileContraction(rewriter, op, dims, mmaType, warps);
     for (auto [op, dims] : contractions) {
       if (!sharedMemoryTiles || !isLarge(op, dims)) {
         tileContraction(rewriter, op, dims, rowTile, columnTile);
         continue;
       }
-      if (mmaType && suitsTensorCores(op)) {
+      if (mmaType && suitsTensorCores(op, mmaType)) {
         blockTileContraction(
             rewriter, op, dims,
-            {kBlockRows, kBlockColumns, kMmaBlockDepth, 1, 1, mmaType});
+            {kBlockRows, kBlockColumns, kMmaBlockDepth, 1, 1, mmaType, warps});
         continue;
       }
       // Register tiles must divide the shared-memory tile.
       if (kBlockRows % rowTile == 0 && kBlockColumns % columnTile == 0)
         blockTileContraction(rewriter, op, dims,
                              {kBlockRows, kBlockColumns, kBlockDepth, rowTile,
-                              columnTile, Type()});
+                              columnTile, Type(), warps});
       else
         tileContraction(rewriter, op, dims, rowTile, columnTile);
     }

@@ -2,7 +2,9 @@
 
 // The weight's packing (expand_shape + transpose) and a plain transpose
 // depend on weights alone: both move into @step_prepare, whose results the
-// step reads as new `infini.prepared` arguments. Work on the input stays.
+// step reads as new `infini.prepared` arguments, in place of the weights,
+// which it no longer reads; a weight the step reads directly stays. Work on
+// the input stays.
 // CHECK-LABEL: func.func @step_prepare
 // CHECK-SAME: (%[[W1:[^:]+]]: tensor<64x8xf32> {infini.weight = "packed"}, %[[W2:[^:]+]]: tensor<16x8xf32> {infini.weight = "plain"})
 // CHECK-SAME: -> (tensor<2x8x32xf32> {infini.prepared = "prepared.0"}, tensor<8x16xf32> {infini.prepared = "prepared.1"})
@@ -12,14 +14,14 @@
 // CHECK: %[[T:.+]] = linalg.transpose ins(%[[W2]]
 // CHECK: return %[[PANELS]], %[[T]]
 // CHECK-LABEL: func.func @step(
-// CHECK-SAME: %[[X:[^:]+]]: tensor<?x4x8xf32> {infini.input}
-// CHECK-SAME: %[[P0:[^:]+]]: tensor<2x8x32xf32> {infini.prepared = "prepared.0"}, %[[P1:[^:]+]]: tensor<8x16xf32> {infini.prepared = "prepared.1"})
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x4x8xf32> {infini.input}, %[[KEPT:[^:]+]]: tensor<8xf32> {infini.weight = "kept"}, %[[P0:[^:]+]]: tensor<2x8x32xf32> {infini.prepared = "prepared.0"}, %[[P1:[^:]+]]: tensor<8x16xf32> {infini.prepared = "prepared.1"})
 // CHECK-NOT: tensor.expand_shape
 // CHECK: %[[XT:.+]] = linalg.transpose ins(%[[X]]
-// CHECK: "test.use"(%[[P0]], %[[P1]], %[[XT]])
+// CHECK: "test.use"(%[[P0]], %[[P1]], %[[XT]], %[[KEPT]])
 func.func @step(%x: tensor<?x4x8xf32> {infini.input},
                 %w1: tensor<64x8xf32> {infini.weight = "packed"},
-                %w2: tensor<16x8xf32> {infini.weight = "plain"}) {
+                %w2: tensor<16x8xf32> {infini.weight = "plain"},
+                %kept: tensor<8xf32> {infini.weight = "kept"}) {
   %split = tensor.expand_shape %w1 [[0, 1], [2]] output_shape [2, 32, 8]
       : tensor<64x8xf32> into tensor<2x32x8xf32>
   %e1 = tensor.empty() : tensor<2x8x32xf32>
@@ -33,7 +35,7 @@ func.func @step(%x: tensor<?x4x8xf32> {infini.input},
   %e3 = tensor.empty(%b) : tensor<?x8x4xf32>
   %xt = linalg.transpose ins(%x : tensor<?x4x8xf32>)
       outs(%e3 : tensor<?x8x4xf32>) permutation = [0, 2, 1]
-  "test.use"(%panels, %t, %xt) : (tensor<2x8x32xf32>, tensor<8x16xf32>, tensor<?x8x4xf32>) -> ()
+  "test.use"(%panels, %t, %xt, %kept) : (tensor<2x8x32xf32>, tensor<8x16xf32>, tensor<?x8x4xf32>, tensor<8xf32>) -> ()
   return
 }
 

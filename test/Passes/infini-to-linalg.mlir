@@ -5,14 +5,15 @@
 // canonicalize and CSE then tidy up what the per-op lowerings duplicate.
 
 // Weight-only work (the projection's transpose) moves into a prepare
-// function that the runtime runs once; the step reads its result.
+// function that the runtime runs once; the step reads its result instead of
+// the weight.
 // CHECK-LABEL: func.func @residual_prepare
-// CHECK-SAME: (%{{[^:]+}}: tensor<8xf32> {infini.weight = "norm"}, %[[PWQ:[^:]+]]: tensor<8x8xf32> {infini.weight = "proj"})
+// CHECK-SAME: (%[[PWQ:[^:]+]]: tensor<8x8xf32> {infini.weight = "proj"})
 // CHECK-SAME: -> (tensor<8x8xf32> {infini.prepared = "prepared.0"})
 // CHECK: %[[PT:.+]] = linalg.transpose ins(%[[PWQ]]
 // CHECK: return %[[PT]]
 // CHECK-LABEL: func.func @residual(
-// CHECK-SAME: %[[X:[^:]+]]: tensor<?x4x8xf32> {infini.input}, %{{[^:]+}}: i64 {infini.position}, %[[W:[^:]+]]: tensor<8xf32> {infini.weight = "norm"}, %{{[^:]+}}: tensor<8x8xf32> {infini.weight = "proj"}, %[[WT:[^:]+]]: tensor<8x8xf32> {infini.prepared = "prepared.0"})
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x4x8xf32> {infini.input}, %{{[^:]+}}: i64 {infini.position}, %[[W:[^:]+]]: tensor<8xf32> {infini.weight = "norm"}, %[[WT:[^:]+]]: tensor<8x8xf32> {infini.prepared = "prepared.0"})
 // CHECK-SAME: -> (tensor<?x4x8xf32> {infini.output})
 // CHECK-NOT: = infini.
 // The batch size is read once and shared.

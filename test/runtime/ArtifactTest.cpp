@@ -33,10 +33,12 @@ ArtifactManifest sampleManifest() {
        "layers.0.memory",
        ElementType::F32,
        {kDynamicDim, 2, 4, 4}},
-      {ArgRole::Prepared, "prepared.0", ElementType::F32, {8, 32}}};
+      {ArgRole::Prepared, "prepared.0", ElementType::F32, {8, 32}},
+      {ArgRole::Prepared, "prepared.1", ElementType::BF16, {32, 8}}};
   manifest.prepareArgs = {
       {ArgRole::Weight, "embed.weight", ElementType::F32, {32, 8}},
-      {ArgRole::PreparedOut, "prepared.0", ElementType::F32, {8, 32}}};
+      {ArgRole::PreparedOut, "prepared.0", ElementType::F32, {8, 32}},
+      {ArgRole::PreparedOut, "prepared.1", ElementType::BF16, {32, 8}}};
   return manifest;
 }
 
@@ -73,7 +75,7 @@ TEST(ArtifactTest, RoundTripsManifestAndSections) {
         << i;
     EXPECT_EQ(manifest.stepArgs[i].shape, expected.stepArgs[i].shape) << i;
   }
-  ASSERT_EQ(manifest.prepareArgs.size(), 2u);
+  ASSERT_EQ(manifest.prepareArgs.size(), 3u);
   EXPECT_EQ(manifest.prepareArgs[1].role, ArgRole::PreparedOut);
 
   ASSERT_EQ(info->sections.size(), 3u);

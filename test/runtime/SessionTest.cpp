@@ -658,13 +658,21 @@ void tripleWeights(void **args) {
   ++prepareCalls;
 }
 
-/// out = in * prepared.0, elementwise over D.
-void preparedStep(void **args) {
-  View in(args, 0, 3), prepared(args, 4, 1), out(args, 5, 3);
+/// out = in * prepared, elementwise over D.
+void scaleByPrepared(const View &in, const View &prepared, const View &out) {
   int64_t B = in.sizes[0], T = in.sizes[1], D = in.sizes[2];
   for (int64_t i = 0; i < B * T; ++i)
     for (int64_t d = 0; d < D; ++d)
       out.f32()[i * D + d] = in.f32()[i * D + d] * prepared.f32()[d];
+}
+
+void preparedStep(void **args) {
+  scaleByPrepared(View(args, 0, 3), View(args, 4, 1), View(args, 5, 3));
+}
+
+/// The step without the weight argument, which only prepare reads.
+void preparedOnlyStep(void **args) {
+  scaleByPrepared(View(args, 0, 3), View(args, 3, 1), View(args, 4, 3));
 }
 
 StepFunction preparedStepFunction() {
@@ -709,12 +717,28 @@ TEST_F(SessionTest, PrepareErrors) {
   StepFunction unknownWeight = preparedStepFunction();
   unknownWeight.prepareArgs[0].name = "missing";
   EXPECT_THAT(createError(std::move(unknownWeight)),
-              HasSubstr("reads weight 'missing'"));
+              HasSubstr("missing weight 'missing'"));
+
+  StepFunction otherShape = preparedStepFunction();
+  otherShape.prepareArgs[0].shape = {kD, 1};
+  EXPECT_THAT(createError(std::move(otherShape)),
+              HasSubstr("prepare function: weight 'w' differs from the "
+                        "step's"));
 
   StepFunction wrongShape = preparedStepFunction();
   wrongShape.prepareArgs[1].shape = {kD + 1};
   EXPECT_THAT(createError(std::move(wrongShape)),
               HasSubstr("does not match its output"));
+
+  StepFunction wrongType = preparedStepFunction();
+  wrongType.prepareArgs[1].elementType = ElementType::F16;
+  EXPECT_THAT(createError(std::move(wrongType)),
+              HasSubstr("does not match its output"));
+
+  StepFunction integerPrepared = preparedStepFunction();
+  integerPrepared.args[4].elementType = ElementType::I32;
+  EXPECT_THAT(createError(std::move(integerPrepared)),
+              HasSubstr("prepared tensors are f32, f16 or bf16"));
 
   StepFunction unwritten = preparedStepFunction();
   unwritten.prepareArgs.pop_back();
@@ -832,6 +856,24 @@ TEST_F(SessionTest, PrepareRunsOnTheDevice) {
   step.device = device;
   StatusOr<Session> session = makeSession(std::move(step), 2);
   ASSERT_TRUE(session) << session.status().message();
+  ASSERT_TRUE(session->run(inPath, outPath));
+  std::vector<float> output = readOutput(outPath);
+  ASSERT_EQ(output.size(), input.size());
+  for (size_t i = 0; i < input.size(); ++i)
+    EXPECT_FLOAT_EQ(output[i], input[i] * 3.0f * weights[i % kD]) << i;
+}
+
+TEST_F(SessionTest, WeightsOnlyPrepareReadsAreReleased) {
+  std::vector<float> input = writeHiddenInput(inPath, 2, 9);
+  auto device = std::make_shared<FakeDevice>();
+  StepFunction step = preparedStepFunction();
+  step.invoke = preparedOnlyStep;
+  step.args.erase(step.args.begin() + 3);
+  step.device = device;
+  StatusOr<Session> session = makeSession(std::move(step), 2);
+  ASSERT_TRUE(session) << session.status().message();
+  // Input, output and the prepared tensor stay; the weight is gone.
+  EXPECT_EQ(device->live, 3);
   ASSERT_TRUE(session->run(inPath, outPath));
   std::vector<float> output = readOutput(outPath);
   ASSERT_EQ(output.size(), input.size());

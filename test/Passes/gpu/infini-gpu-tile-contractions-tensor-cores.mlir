@@ -1,11 +1,14 @@
 // RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-tile-contractions{tensor-cores=f16}),canonicalize,cse)' -split-input-file | FileCheck %s
 // RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-tile-contractions{tensor-cores=bf16}),canonicalize,cse)' -split-input-file | FileCheck %s --check-prefix=BF16
+// RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-tile-contractions{tensor-cores=f16 warps=4}),canonicalize,cse)' -split-input-file | FileCheck %s --check-prefix=WARPS4
 
 // With tensor-cores=f16 a large f32 product stages f16 copies of 64-deep
 // slices of its inputs (rows padded to 72 elements) next to the padded f32
-// accumulator tile, then a warp-level loop over the 4 x 8 tiles of 16 x 8
-// accumulators runs a warp-level region: read the tile, four 16x16x16
-// contractions (one per 16 of the slice's depth), write it back.
+// accumulator tile, then a warp-level loop over the block's 8 warp tiles
+// (one a warp), each 2 x 2 tiles of 16 x 8 accumulators, runs a warp-level
+// region: read the four tiles; per 16 of the slice's depth read two 16 x 16
+// fragments of A and two 16 x 8 of B, each feeding two of the four 16x8x16
+// contractions; write the tiles back.
 // CHECK-LABEL: func.func @large
 // CHECK-SAME: (%[[A:[^:]+]]: memref<?x100xf32>, %[[B:[^:]+]]: memref<100x96xf32>, %[[C:[^:]+]]: memref<?x96xf32>)
 // CHECK-DAG: %[[AT:.+]] = memref.alloc() : memref<64x72xf16>
@@ -21,16 +24,25 @@
 // CHECK: memref.load %[[B]]
 // CHECK: arith.truncf
 // CHECK: memref.store %{{.+}}, %[[BT]]
-// CHECK: scf.parallel (%[[I:.+]], %[[J:.+]]) = (%c0, %c0) to (%c4, %c8) step (%c1, %c1) {
+// CHECK: scf.parallel (%[[I:.+]], %[[J:.+]]) = (%c0, %c0) to (%c2, %c4) step (%c1, %c1) {
 // CHECK: scf.execute_region no_inline {
-// CHECK: %[[ROW:.+]] = affine.apply #{{.+}}(%[[I]])
-// CHECK: %[[COL:.+]] = affine.apply #{{.+}}(%[[J]])
+// CHECK: %[[ROW:.+]] = affine.apply #[[ROW_MAP:.+]](%[[I]])
+// CHECK: %[[ROW1:.+]] = affine.apply #{{.+}}(%[[I]])
+// CHECK: %[[COL:.+]] = affine.apply #[[COL_MAP:.+]](%[[J]])
+// CHECK: %[[COL1:.+]] = affine.apply #{{.+}}(%[[J]])
 // CHECK: %[[ACC:.+]] = vector.transfer_read %[[CT]][%[[ROW]], %[[COL]]]{{.*}} vector<16x8xf32>
-// CHECK: vector.transfer_read %[[AT]][%[[ROW]], %c0]{{.*}} vector<16x16xf16>
-// CHECK: vector.transfer_read %[[BT]][%c0, %[[COL]]]{{.*}} vector<16x8xf16>
-// CHECK: vector.contract {{.*}} vector<16x16xf16>, vector<16x8xf16> into vector<16x8xf32>
-// CHECK-COUNT-3: vector.contract
+// CHECK-COUNT-3: vector.transfer_read %[[CT]]
+// CHECK: %[[A0:.+]] = vector.transfer_read %[[AT]][%[[ROW]], %c0]{{.*}} vector<16x16xf16>
+// CHECK: %[[A1:.+]] = vector.transfer_read %[[AT]][%[[ROW1]], %c0]{{.*}} vector<16x16xf16>
+// CHECK: %[[B0:.+]] = vector.transfer_read %[[BT]][%c0, %[[COL]]]{{.*}} vector<16x8xf16>
+// CHECK: %[[B1:.+]] = vector.transfer_read %[[BT]][%c0, %[[COL1]]]{{.*}} vector<16x8xf16>
+// CHECK: vector.contract {{.*}} %[[A0]], %[[B0]], %[[ACC]] : vector<16x16xf16>, vector<16x8xf16> into vector<16x8xf32>
+// CHECK: vector.contract {{.*}} %[[A0]], %[[B1]]
+// CHECK: vector.contract {{.*}} %[[A1]], %[[B0]]
+// CHECK: vector.contract {{.*}} %[[A1]], %[[B1]]
+// CHECK-COUNT-12: vector.contract
 // CHECK: vector.transfer_write %{{.+}}, %[[CT]][%[[ROW]], %[[COL]]]
+// CHECK-COUNT-3: vector.transfer_write
 // CHECK: scf.yield
 // CHECK: } {infini.warp_level}
 // CHECK: } {infini.warp_level}
@@ -40,6 +52,14 @@
 // BF16-DAG: memref.alloc() : memref<64x72xf32>
 // BF16: arith.truncf %{{.+}} : f32 to bf16
 // BF16: vector.contract {{.*}} vector<16x16xbf16>, vector<16x8xbf16> into vector<16x8xf32>
+// With four warps, each warp tile is 2 x 4 tiles (32 x 32 elements).
+// WARPS4-LABEL: func.func @large
+// WARPS4: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c2, %c2)
+// WARPS4: scf.execute_region
+// WARPS4-COUNT-8: vector.transfer_read %{{.+}} vector<16x8xf32>
+// WARPS4-COUNT-2: vector.transfer_read %{{.+}} vector<16x16xf16>
+// WARPS4-COUNT-4: vector.transfer_read %{{.+}} vector<16x8xf16>
+// WARPS4-COUNT-8: vector.contract
 func.func @large(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96xf32>) {
   linalg.matmul ins(%a, %b : memref<?x100xf32>, memref<100x96xf32>) outs(%c : memref<?x96xf32>)
   return
@@ -129,6 +149,33 @@ func.func @transposed_weight(%x: memref<128x128xf32>, %w: memref<96x128xf32>, %y
       ins(%x, %w : memref<128x128xf32>, memref<96x128xf32>) outs(%y : memref<128x96xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A weight already in f16 (infini-narrow-prepared-weights' output) is
+// staged as it is; only the f32 input is rounded.
+// CHECK-LABEL: func.func @half_weight
+// CHECK-SAME: (%[[X:[^:]+]]: memref<128x64xf32>, %[[W:[^:]+]]: memref<96x64xf16>
+// CHECK: memref.load %[[X]]
+// CHECK-NEXT: arith.truncf
+// CHECK: %[[WV:.+]] = memref.load %[[W]]
+// CHECK-NOT: arith.truncf
+// CHECK: arith.select %{{.+}}, %[[WV]], %{{.+}} : f16
+// CHECK: vector.contract
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @half_weight(%x: memref<128x64xf32>, %w: memref<96x64xf16>, %y: memref<128x96xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<128x64xf32>, memref<96x64xf16>) outs(%y : memref<128x96xf32>) {
+  ^bb0(%a: f32, %b: f16, %acc: f32):
+    %wide = arith.extf %b : f16 to f32
+    %p = arith.mulf %a, %wide : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   }

@@ -102,6 +102,12 @@ def make_case(step, prepare, batch, rng):
         else:  # prepared, output, new state: written by the callee
             value = np.zeros(dims, dtype)
         inputs.append(('array', kind, key, value))
+    # Weights only the prepare function reads.
+    for type_text, kind, key in prepare or []:
+        if kind == 'weight':
+            dims, dtype = shape_of(type_text, batch)
+            weights.setdefault(
+                key, (0.2 * rng.standard_normal(dims)).astype(dtype))
     scalars = {'position': 0, 'valid_length': tokens}
     return weights, inputs, scalars
 

@@ -1,0 +1,151 @@
+//===- NarrowPreparedWeights.cpp - 16-bit weights for tensor cores --------===//
+//
+// With tensor cores, the GPU pipeline rounds both operands of a large
+// matrix product to 16 bits as it stages them in shared memory. For the
+// weight operand that rounding gives the same values every segment, so
+// this pass does it once: the prepare function returns the 16-bit copy of
+// each prepared weight that only feeds matrix products, and the step reads
+// it in place of the f32 one. The device then holds and streams half the
+// bytes per weight, and the results are unchanged (rounding a value twice
+// to the same type is rounding it once).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/InfiniOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace infini {
+#define GEN_PASS_DEF_NARROWPREPAREDWEIGHTS
+#include "passes/Passes.h.inc"
+} // namespace infini
+
+using namespace mlir;
+using namespace infini;
+
+/// Whether every use of `value` is an input of a contraction on tensors
+/// (the model's projections), each reading it once.
+static bool onlyFeedsContractions(Value value) {
+  return !value.use_empty() &&
+         llvm::all_of(value.getUses(), [&](OpOperand &use) {
+           auto op = dyn_cast<linalg::LinalgOp>(use.getOwner());
+           return op && op.hasPureTensorSemantics() && op.isDpsInput(&use) &&
+                  linalg::isaContractionOpInterface(op) &&
+                  llvm::count(op->getOperands(), value) == 1;
+         });
+}
+
+/// `value` rounded element-wise to `type`, at the builder's insertion point.
+static Value roundTo(OpBuilder &builder, Location loc, Value value,
+                     FloatType type) {
+  auto tensorType = cast<RankedTensorType>(value.getType());
+  Value init =
+      tensor::EmptyOp::create(builder, loc, tensorType.getShape(), type);
+  AffineMap identity = builder.getMultiDimIdentityMap(tensorType.getRank());
+  SmallVector<utils::IteratorType> iterators(tensorType.getRank(),
+                                             utils::IteratorType::parallel);
+  auto round = linalg::GenericOp::create(
+      builder, loc, init.getType(), value, init,
+      ArrayRef<AffineMap>{identity, identity}, iterators,
+      [&](OpBuilder &nested, Location loc, ValueRange args) {
+        Value rounded = arith::TruncFOp::create(nested, loc, type, args[0]);
+        linalg::YieldOp::create(nested, loc, rounded);
+      });
+  return round.getResult(0);
+}
+
+/// Makes `op`, a contraction, read the 16-bit operand `index`: named ops are
+/// generalized, then the operand's payload argument, now 16-bit, is widened
+/// back to its old type where the payload reads it.
+static void widenInPayload(IRRewriter &rewriter, linalg::LinalgOp op,
+                           unsigned index) {
+  if (!isa<linalg::GenericOp>(op)) {
+    rewriter.setInsertionPoint(op);
+    FailureOr<linalg::GenericOp> generic =
+        linalg::generalizeNamedOp(rewriter, op);
+    assert(succeeded(generic) && "contractions are generalizable");
+    op = *generic;
+  }
+  OpOperand &operand = op->getOpOperand(index);
+  BlockArgument argument = op.getMatchingBlockArgument(&operand);
+  Type wide = argument.getType();
+  argument.setType(getElementTypeOrSelf(operand.get().getType()));
+  rewriter.setInsertionPointToStart(argument.getOwner());
+  auto widened = arith::ExtFOp::create(rewriter, op.getLoc(), wide, argument);
+  rewriter.replaceAllUsesExcept(argument, widened, widened);
+}
+
+namespace {
+struct NarrowPreparedWeightsPass
+    : public infini::impl::NarrowPreparedWeightsBase<
+          NarrowPreparedWeightsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    FloatType type;
+    if (elementType == "f16") {
+      type = Float16Type::get(&getContext());
+    } else if (elementType == "bf16") {
+      type = BFloat16Type::get(&getContext());
+    } else {
+      getOperation().emitError() << "unsupported element-type '" << elementType
+                                 << "'; expected f16 or bf16";
+      return signalPassFailure();
+    }
+    SymbolTable symbols(getOperation());
+    for (auto step : getOperation().getOps<func::FuncOp>()) {
+      if (!isModelStep(step))
+        continue;
+      auto prepare =
+          symbols.lookup<func::FuncOp>((step.getSymName() + "_prepare").str());
+      if (prepare && !prepare.isExternal())
+        narrow(step, prepare, type);
+    }
+  }
+
+  void narrow(func::FuncOp step, func::FuncOp prepare, FloatType type) {
+    // The prepare function's results by name.
+    llvm::StringMap<unsigned> resultIndex;
+    for (unsigned i = 0, e = prepare.getNumResults(); i < e; ++i)
+      if (auto name = prepare.getResultAttrOfType<StringAttr>(i, kPreparedAttr))
+        resultIndex[name.getValue()] = i;
+    auto returnOp =
+        cast<func::ReturnOp>(prepare.getBody().back().getTerminator());
+    IRRewriter rewriter(&getContext());
+    SmallVector<Type> resultTypes(prepare.getResultTypes());
+    for (BlockArgument argument : step.getArguments()) {
+      auto name = step.getArgAttrOfType<StringAttr>(argument.getArgNumber(),
+                                                    kPreparedAttr);
+      auto tensorType = dyn_cast<RankedTensorType>(argument.getType());
+      if (!name || !tensorType || !tensorType.getElementType().isF32() ||
+          !onlyFeedsContractions(argument))
+        continue;
+      auto result = resultIndex.find(name.getValue());
+      if (result == resultIndex.end())
+        continue;
+      // The prepare function returns the rounded copy...
+      unsigned index = result->second;
+      rewriter.setInsertionPoint(returnOp);
+      Value rounded = roundTo(rewriter, returnOp.getLoc(),
+                              returnOp.getOperand(index), type);
+      returnOp.setOperand(index, rounded);
+      resultTypes[index] = rounded.getType();
+      // ...which the step's products read.
+      SmallVector<std::pair<linalg::LinalgOp, unsigned>> uses;
+      for (OpOperand &use : argument.getUses())
+        uses.push_back(
+            {cast<linalg::LinalgOp>(use.getOwner()), use.getOperandNumber()});
+      argument.setType(rounded.getType());
+      for (auto [op, operand] : uses)
+        widenInPayload(rewriter, op, operand);
+    }
+    prepare.setFunctionType(FunctionType::get(
+        &getContext(), prepare.getArgumentTypes(), resultTypes));
+    step.setFunctionType(FunctionType::get(
+        &getContext(), step.getBody().front().getArgumentTypes(),
+        step.getResultTypes()));
+  }
+};
+} // namespace
