@@ -252,8 +252,12 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
        those marked `infini.warp_level` over its warps instead (every lane
        of a warp runs the iteration's warp-level vector code together),
        loops nested deeper run sequentially in their thread, writes outside
-       nested loops run in thread 0 alone, and `gpu.barrier`s separate
-       these phases; serial loops and conditionals around nested loops run
+       nested loops run in thread 0 alone (warp-level regions in every
+       thread of their warp), and `gpu.barrier`s separate
+       these phases; a warp-level loop may itself hold nested loops (a
+       warp's accumulators carried in registers across staging phases) when
+       it has exactly one iteration per warp: each warp runs its iteration
+       and the loops inside are the block's phases, with barriers; serial loops and conditionals around nested loops run
        in every thread with uniform control flow. The body's temporaries
        that are only loaded and stored live in shared memory (workgroup
        attributions, up to the 48 KiB a block gets without opting in; vector
@@ -322,15 +326,24 @@ def GPUTileContractions
     accumulators. A warp tile is a grid of 16 x 8 tiles, as many as leave
     each of the block's `warps` warps one warp tile, about twice as many
     tiles across as down (32 x 16 elements for 8 warps and a 64 x 64
-    block), so that each operand fragment feeds several products. Its body
-    is a warp-level `scf.execute_region` (also marked): a
-    `vector.transfer_read` of each 16 x 8 tile, then per 16 of the slice's
-    depth one 16 x 16 f16 read of the left operand per tile row, one
-    16 x 8 read of the right operand per tile column and one
-    `vector.contract` into f32 per tile, then a `vector.transfer_write` of
-    each tile, indices computed by `affine.apply`. The lanes
-    of a warp run that vector code together; `infini-gpu-warp-mma` in stage
-    3 turns it into `nvgpu.ldmatrix` and `nvgpu.mma.sync` (m16n8k16).
+    block), so that each operand fragment feeds several products. The
+    multiply is a warp-level `scf.execute_region` (also marked): a loop over
+    16-deep steps of the slice, each one 16 x 16 f16 read of the left
+    operand per tile row, one 16 x 8 read of the right operand per tile
+    column and one `vector.contract` into f32 per tile, indices computed by
+    `affine.apply`. The lanes of a warp run that vector code together;
+    `infini-gpu-warp-mma` in stage 3 turns it into `nvgpu.ldmatrix` and
+    `nvgpu.mma.sync` (m16n8k16).
+
+    When the warp tiles number exactly `warps`, the accumulators live in
+    registers: the warp-level loop (one iteration per warp) holds the loop
+    over slices, which carries each warp's 16 x 8 tiles as vectors starting
+    from zero; the block's staging loops inside it are shared by all
+    threads (see `infini-parallel-loops-to-gpu`); the multiply region takes
+    and yields the tiles; a last region writes them to a padded f32 tile,
+    which the block adds to the output. Otherwise they live in that shared
+    tile, initialized from the output, and each slice's region reads and
+    writes them.
     Products nested directly in a block's loop (the fused attention's score
     and value tiles) whose static sizes are whole 16 x 8 x 16 tiles and
     whose output is a row-major buffer take tensor cores in place: the
@@ -380,6 +393,19 @@ def GPUWarpMma : Pass<"infini-gpu-warp-mma", "mlir::gpu::GPUModuleOp"> {
     resulting mma.sync becomes `nvvm.mma.sync` on bf16 multiplicands, fed the
     same 32-bit registers. A contraction the conversion cannot lower is an
     error.
+
+    Regions may also carry accumulators in registers: read vectors that an
+    enclosing `scf.for` carries (starting from a splat constant) and yield
+    updated ones. Loops of 16-deep steps inside a region are unrolled first.
+    Each outside vector is read through a distinct splat constant, which the
+    conversion turns into a per-lane fragment constant; that constant is
+    then replaced by the outside value, and the carrying loop's argument,
+    result and initial splat are retyped to the fragment
+    (`vector<2x2xf32>`). Each yielded product becomes its `nvgpu.mma.sync`,
+    and the region, with its fragment results, stays. An accumulator
+    written to memory as it is goes through one mma.sync of zeros, as
+    upstream stores only accumulators it computed. Any other vector from
+    outside a region is an error.
 
     ```mlir
     scf.execute_region no_inline {

@@ -289,14 +289,30 @@ static void barrier(IRRewriter &rewriter, Location loc) {
   gpu::BarrierOp::create(rewriter, loc);
 }
 
-/// Distributes the work of `block`, run by every thread of a GPU block, over
-/// those threads: each parallel loop's iterations are strided over them,
-/// writes outside parallel loops run in thread 0 alone, and barriers
-/// separate each such phase from what comes before and after it. Regions
-/// holding parallel loops (serial loops, conditionals) run in every thread
-/// with the same, uniform, control flow.
+/// Whether `op` holds an `scf.parallel`.
+static bool holdsParallelLoop(Operation *op) {
+  bool holds = false;
+  op->walk([&](scf::ParallelOp nested) {
+    holds = nested != op;
+    return holds ? WalkResult::interrupt() : WalkResult::advance();
+  });
+  return holds;
+}
+
+/// Distributes the work of `block`, run by every thread of a GPU block of
+/// `blockSize` threads, over those threads: each parallel loop's iterations
+/// are strided over them, writes outside parallel loops run in thread 0
+/// alone, and barriers separate each such phase from what comes before and
+/// after it. Regions holding parallel loops (serial loops, conditionals)
+/// run in every thread with the same, uniform, control flow. Warp-level
+/// regions run in every thread of their warp.
+///
+/// A warp-level loop holding parallel loops (a warp's accumulators carried
+/// in registers across the block's staging phases) must have one iteration
+/// per warp: each warp then runs its iteration, and all the block's threads
+/// meet at the phases' barriers inside it.
 static LogicalResult distribute(IRRewriter &rewriter, Block &block, Value tid,
-                                Value threads) {
+                                Value threads, int64_t blockSize) {
   for (Operation &op : llvm::make_early_inc_range(block)) {
     Location loc = op.getLoc();
     if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
@@ -304,11 +320,19 @@ static LogicalResult distribute(IRRewriter &rewriter, Block &block, Value tid,
       barrier(rewriter, loc);
       SmallVector<Value> trips;
       Value total = tripCounts(rewriter, loc, loop, trips);
+      bool warpLevel = loop->hasAttr(infini::kWarpLevelAttrName);
+      bool holdsPhases = holdsParallelLoop(loop);
+      int64_t warps = llvm::divideCeil(blockSize, infini::kWarpSize);
+      if (holdsPhases && (!warpLevel || getConstantIntValue(total) != warps))
+        return loop.emitOpError()
+               << "holds parallel loops; in a GPU block of " << blockSize
+               << " threads it must be a warp-level loop of " << warps
+               << " iterations";
       // A warp-level loop's iterations go to whole warps, which run its
       // body together; a block of fewer than 32 threads (the emulation's
       // one) counts as one warp.
       Value worker = tid, workers = threads;
-      if (loop->hasAttr(infini::kWarpLevelAttrName)) {
+      if (warpLevel) {
         Value warpSize =
             arith::ConstantIndexOp::create(rewriter, loc, infini::kWarpSize);
         worker = arith::DivUIOp::create(rewriter, loc, tid, warpSize);
@@ -319,25 +343,24 @@ static LogicalResult distribute(IRRewriter &rewriter, Block &block, Value tid,
       barrier(rewriter, loc);
       rewriter.setInsertionPoint(strided.getBody()->getTerminator());
       inlineAtLinearIndex(rewriter, loop, trips, strided.getInductionVar());
+      if (holdsPhases && failed(distribute(rewriter, *strided.getBody(), tid,
+                                           threads, blockSize)))
+        return failure();
       continue;
     }
-    bool holdsLoop = false;
-    op.walk([&](scf::ParallelOp) {
-      holdsLoop = true;
-      return WalkResult::interrupt();
-    });
-    if (holdsLoop) {
+    if (holdsParallelLoop(&op)) {
       if (!isa<scf::ForOp, scf::IfOp>(op))
         return op.emitOpError()
                << "holds a parallel loop; only scf.for and scf.if can "
                   "around one in a GPU block";
       for (Region &region : op.getRegions())
         for (Block &inner : region)
-          if (failed(distribute(rewriter, inner, tid, threads)))
+          if (failed(distribute(rewriter, inner, tid, threads, blockSize)))
             return failure();
       continue;
     }
-    if (op.hasTrait<OpTrait::IsTerminator>() || !writesMemory(&op))
+    if (op.hasTrait<OpTrait::IsTerminator>() ||
+        op.hasAttr(infini::kWarpLevelAttrName) || !writesMemory(&op))
       continue;
     if (op.getNumResults() != 0)
       return op.emitOpError() << "writes memory and returns values; it cannot "
@@ -365,10 +388,14 @@ static constexpr int64_t kSharedMemoryBytes = 48 * 1024;
 static LogicalResult launchCooperative(IRRewriter &rewriter,
                                        scf::ParallelOp loop, int64_t blockSize,
                                        StringRef module, StringRef kernel) {
-  // Parallel loops nested in nested ones run sequentially in their thread.
+  // Parallel loops nested in nested ones run sequentially in their thread,
+  // except in warp-level loops, which hold block phases (see distribute).
   SmallVector<scf::ParallelOp> deep;
   loop.getBody()->walk([&](scf::ParallelOp inner) {
-    if (inner->getParentOfType<scf::ParallelOp>() != loop)
+    auto parent = inner->getParentOfType<scf::ParallelOp>();
+    while (parent != loop && parent->hasAttr(infini::kWarpLevelAttrName))
+      parent = parent->getParentOfType<scf::ParallelOp>();
+    if (parent != loop)
       deep.push_back(inner);
   });
   for (scf::ParallelOp inner : deep)
@@ -456,7 +483,8 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
   // Threads stride by the block size read in the kernel (gpu.block_dim,
   // not the launch's constant): the result does not depend on it, and
   // infini-emulate-gpu runs such kernels with one thread per block.
-  return distribute(rewriter, *body, launch.getThreadIds().x, threads);
+  return distribute(rewriter, *body, launch.getThreadIds().x, threads,
+                    blockSize);
 }
 
 /// Launches the outermost parallel loop `loop` as kernel `kernel` of

@@ -372,81 +372,146 @@ static std::pair<int64_t, int64_t> warpTileShape(int64_t rows, int64_t columns,
   return {r, c};
 }
 
-/// The phase of a slice on tensor cores: a warp-level parallel loop (see
-/// infini-parallel-loops-to-gpu) over warp tiles of the accumulators, each
-/// `warpTileShape` 16 x 8 tiles; a warp reads its tiles, and for each 16 of
-/// the slice's depth reads one 16 x 16 fragment of the left operand per tile
-/// row and one 16 x 8 fragment of the right operand per tile column, runs a
-/// 16 x 8 x 16 vector.contract per tile, then writes its tiles back. All the
-/// warp's lanes run the same vector code, which infini-gpu-warp-mma
-/// distributes over them (ldmatrix, mma.sync). That code sits in a
-/// warp-level `scf.execute_region`, its indices computed by affine.apply, so
-/// that the distribution sees nothing else.
-static void warpTilePhase(IRRewriter &rewriter, Location loc,
-                          const BlockTiling &tiling, Value lhsTile,
-                          Value rhsTile, Value accTile) {
-  auto [tileRows, tileColumns] =
-      warpTileShape(tiling.rows, tiling.columns, tiling.warps);
-  int64_t warpRows = tileRows * kMmaRows;
-  int64_t warpColumns = tileColumns * kMmaColumns;
-  SmallVector<Value> t = parallelLoop(
-      rewriter, loc, {tiling.rows / warpRows, tiling.columns / warpColumns});
-  UnitAttr warpLevel = rewriter.getUnitAttr();
-  t[0].getParentBlock()->getParentOp()->setAttr(infini::kWarpLevelAttrName,
-                                                warpLevel);
-  auto region = scf::ExecuteRegionOp::create(rewriter, loc, TypeRange{});
-  region.setNoInline(true);
-  region->setAttr(infini::kWarpLevelAttrName, warpLevel);
-  OpBuilder::InsertionGuard guard(rewriter);
-  rewriter.setInsertionPointToStart(&region.getRegion().emplaceBlock());
-  auto yield = scf::YieldOp::create(rewriter, loc);
-  rewriter.setInsertionPoint(yield);
+namespace {
+/// A warp's part of the accumulators: a grid of 16 x 8 tiles whose first
+/// rows and columns are `rows` and `columns` (index values).
+struct WarpTile {
+  SmallVector<Value> rows, columns;
+};
+} // namespace
 
+/// A warp-level loop over the `rows` x `columns` accumulators' warp tiles of
+/// `tileRows` x `tileColumns` 16 x 8 tiles, with the insertion point left in
+/// its body; returns its induction variables.
+static SmallVector<Value> warpTileLoop(IRRewriter &rewriter, Location loc,
+                                       int64_t rows, int64_t columns,
+                                       int64_t tileRows, int64_t tileColumns) {
+  SmallVector<Value> t = parallelLoop(
+      rewriter, loc,
+      {rows / (tileRows * kMmaRows), columns / (tileColumns * kMmaColumns)});
+  t[0].getParentBlock()->getParentOp()->setAttr(infini::kWarpLevelAttrName,
+                                                rewriter.getUnitAttr());
+  return t;
+}
+
+/// A warp-level `scf.execute_region` yielding `resultTypes`, whose body is
+/// at the insertion point, and the warp tile `t` (the warp-level loop's
+/// induction variables) of `tileRows` x `tileColumns` tiles, its indices
+/// computed by affine.apply inside the region, so that the distribution
+/// over lanes sees nothing else (see infini-gpu-warp-mma).
+static std::pair<scf::ExecuteRegionOp, WarpTile>
+warpRegion(IRRewriter &rewriter, Location loc, TypeRange resultTypes,
+           ArrayRef<Value> t, int64_t tileRows, int64_t tileColumns) {
+  auto region = scf::ExecuteRegionOp::create(rewriter, loc, resultTypes);
+  region.setNoInline(true);
+  region->setAttr(infini::kWarpLevelAttrName, rewriter.getUnitAttr());
+  rewriter.setInsertionPointToStart(&region.getRegion().emplaceBlock());
   AffineExpr tile = rewriter.getAffineDimExpr(0);
   auto offset = [&](Value value, int64_t factor, int64_t plus) -> Value {
     return affine::AffineApplyOp::create(
         rewriter, loc, AffineMap::get(1, 0, tile * factor + plus), value);
   };
-  auto read = [&](Value buffer, ArrayRef<int64_t> shape, Value row,
-                  Value column) -> Value {
-    Type type = getElementTypeOrSelf(buffer.getType());
-    Value padding = arith::ConstantOp::create(
-        rewriter, loc, cast<TypedAttr>(rewriter.getZeroAttr(type)));
-    return vector::TransferReadOp::create(
-        rewriter, loc, VectorType::get(shape, type), buffer,
-        ValueRange{row, column}, padding, ArrayRef<bool>{true, true});
-  };
-  SmallVector<Value> rows, columns, accs;
+  WarpTile warpTile;
   for (int64_t i = 0; i < tileRows; ++i)
-    rows.push_back(offset(t[0], warpRows, i * kMmaRows));
+    warpTile.rows.push_back(offset(t[0], tileRows * kMmaRows, i * kMmaRows));
   for (int64_t j = 0; j < tileColumns; ++j)
-    columns.push_back(offset(t[1], warpColumns, j * kMmaColumns));
-  for (Value row : rows)
-    for (Value column : columns)
-      accs.push_back(read(accTile, {kMmaRows, kMmaColumns}, row, column));
+    warpTile.columns.push_back(
+        offset(t[1], tileColumns * kMmaColumns, j * kMmaColumns));
+  return {region, warpTile};
+}
+
+/// A 2-D `vector.transfer_read` of `shape` from `buffer` at (row, column).
+static Value readTile(IRRewriter &rewriter, Location loc, Value buffer,
+                      ArrayRef<int64_t> shape, Value row, Value column) {
+  Type type = getElementTypeOrSelf(buffer.getType());
+  Value padding = arith::ConstantOp::create(
+      rewriter, loc, cast<TypedAttr>(rewriter.getZeroAttr(type)));
+  return vector::TransferReadOp::create(
+      rewriter, loc, VectorType::get(shape, type), buffer,
+      ValueRange{row, column}, padding, ArrayRef<bool>{true, true});
+}
+
+/// Accumulates the product of `lhsTile`'s rows and `rhsTile`'s columns of
+/// `warpTile` over the `depth` of the staged slice into `accs` (one 16 x 8
+/// f32 vector per tile, row-major): a loop over 16-deep steps carrying the
+/// accumulators, each step one 16 x 16 read of the left operand per tile
+/// row, one 16 x 8 read of the right operand per tile column and one
+/// 16 x 8 x 16 vector.contract per tile, so that each fragment feeds
+/// several products. (A loop rather than unrolled steps keeps the code, and
+/// the host emulation's compile time, small; ptxas unrolls it.)
+static void multiplyWarpTile(IRRewriter &rewriter, Location loc,
+                             const WarpTile &warpTile, int64_t depth,
+                             Value lhsTile, Value rhsTile,
+                             MutableArrayRef<Value> accs) {
   AffineExpr m, n, k;
   bindDims(rewriter.getContext(), m, n, k);
-  for (int64_t kk = 0; kk < tiling.depth; kk += kMmaDepth) {
-    Value depth = arith::ConstantIndexOp::create(rewriter, loc, kk);
-    SmallVector<Value> a, b;
-    for (Value row : rows)
-      a.push_back(read(lhsTile, {kMmaRows, kMmaDepth}, row, depth));
-    for (Value column : columns)
-      b.push_back(read(rhsTile, {kMmaDepth, kMmaColumns}, depth, column));
-    for (int64_t i = 0; i < tileRows; ++i)
-      for (int64_t j = 0; j < tileColumns; ++j) {
-        Value &acc = accs[i * tileColumns + j];
-        acc = vector::ContractionOp::create(
-            rewriter, loc, a[i], b[j], acc, {{m, k}, {k, n}, {m, n}},
-            {vector::IteratorType::parallel, vector::IteratorType::parallel,
-             vector::IteratorType::reduction});
-      }
-  }
-  for (int64_t i = 0; i < tileRows; ++i)
-    for (int64_t j = 0; j < tileColumns; ++j)
+  int64_t tileColumns = warpTile.columns.size();
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, value);
+  };
+  auto steps = scf::ForOp::create(
+      rewriter, loc, index(0), index(depth), index(kMmaDepth), accs,
+      [&](OpBuilder &builder, Location loc, Value offset, ValueRange carried) {
+        OpBuilder::InsertionGuard guard(rewriter);
+        rewriter.setInsertionPoint(builder.getInsertionBlock(),
+                                   builder.getInsertionPoint());
+        SmallVector<Value> a, b, next(carried);
+        for (Value row : warpTile.rows)
+          a.push_back(readTile(rewriter, loc, lhsTile, {kMmaRows, kMmaDepth},
+                               row, offset));
+        for (Value column : warpTile.columns)
+          b.push_back(readTile(rewriter, loc, rhsTile, {kMmaDepth, kMmaColumns},
+                               offset, column));
+        for (auto [i, lhs] : llvm::enumerate(a))
+          for (auto [j, rhs] : llvm::enumerate(b)) {
+            Value &acc = next[i * tileColumns + j];
+            acc = vector::ContractionOp::create(
+                rewriter, loc, lhs, rhs, acc, {{m, k}, {k, n}, {m, n}},
+                {vector::IteratorType::parallel, vector::IteratorType::parallel,
+                 vector::IteratorType::reduction});
+          }
+        scf::YieldOp::create(rewriter, loc, next);
+      });
+  llvm::copy(steps.getResults(), accs.begin());
+}
+
+/// Writes `accs`, the tiles of `warpTile`, to `buffer`.
+static void writeWarpTile(IRRewriter &rewriter, Location loc,
+                          const WarpTile &warpTile, ArrayRef<Value> accs,
+                          Value buffer) {
+  int64_t tileColumns = warpTile.columns.size();
+  for (auto [i, row] : llvm::enumerate(warpTile.rows))
+    for (auto [j, column] : llvm::enumerate(warpTile.columns))
       vector::TransferWriteOp::create(rewriter, loc, accs[i * tileColumns + j],
-                                      accTile, ValueRange{rows[i], columns[j]},
+                                      buffer, ValueRange{row, column},
                                       ArrayRef<bool>{true, true});
+}
+
+/// The phase of a slice on tensor cores with the accumulators in `accTile`:
+/// a warp-level parallel loop (see infini-parallel-loops-to-gpu) over warp
+/// tiles of `warpTileShape` 16 x 8 tiles, each a warp-level region that
+/// reads its tiles, multiplies (multiplyWarpTile) and writes them back. All
+/// the warp's lanes run the same vector code, which infini-gpu-warp-mma
+/// distributes over them (ldmatrix, mma.sync).
+static void warpTilePhase(IRRewriter &rewriter, Location loc,
+                          const BlockTiling &tiling, Value lhsTile,
+                          Value rhsTile, Value accTile) {
+  auto [tileRows, tileColumns] =
+      warpTileShape(tiling.rows, tiling.columns, tiling.warps);
+  SmallVector<Value> t = warpTileLoop(rewriter, loc, tiling.rows,
+                                      tiling.columns, tileRows, tileColumns);
+  OpBuilder::InsertionGuard guard(rewriter);
+  auto [region, warpTile] =
+      warpRegion(rewriter, loc, {}, t, tileRows, tileColumns);
+  SmallVector<Value> accs;
+  for (Value row : warpTile.rows)
+    for (Value column : warpTile.columns)
+      accs.push_back(readTile(rewriter, loc, accTile, {kMmaRows, kMmaColumns},
+                              row, column));
+  multiplyWarpTile(rewriter, loc, warpTile, tiling.depth, lhsTile, rhsTile,
+                   accs);
+  writeWarpTile(rewriter, loc, warpTile, accs, accTile);
+  scf::YieldOp::create(rewriter, loc);
 }
 
 /// Elements each row of a tensor-core tile is padded by: rows then start
@@ -523,8 +588,27 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   Block *body = rewriter.getInsertionBlock();
   Block::iterator bodyPoint = rewriter.getInsertionPoint();
 
-  // Accumulators start from the output.
-  {
+  // With exactly one warp tile per warp, each warp keeps its accumulators
+  // in registers across the slices (loop-carried vectors, zero at first)
+  // and adds them to the output at the end; otherwise the accumulators
+  // start from the output in `accTile` and are updated there every slice.
+  int64_t tileRows = 0, tileColumns = 0;
+  if (tiling.mmaType)
+    std::tie(tileRows, tileColumns) =
+        warpTileShape(tiling.rows, tiling.columns, tiling.warps);
+  bool inRegisters = tiling.mmaType &&
+                     (tiling.rows / (tileRows * kMmaRows)) *
+                             (tiling.columns / (tileColumns * kMmaColumns)) ==
+                         tiling.warps;
+  auto accVectorType = VectorType::get({kMmaRows, kMmaColumns}, accType);
+  SmallVector<Value> warp, zeros;
+  if (inRegisters) {
+    warp = warpTileLoop(rewriter, loc, tiling.rows, tiling.columns, tileRows,
+                        tileColumns);
+    Value zeroTile = arith::ConstantOp::create(
+        rewriter, loc, cast<TypedAttr>(rewriter.getZeroAttr(accVectorType)));
+    zeros.assign(tileRows * tileColumns, zeroTile);
+  } else {
     SmallVector<Value> ij =
         parallelLoop(rewriter, loc, {tiling.rows, tiling.columns});
     Value row = arith::AddIOp::create(rewriter, loc, rowBase, ij[0]);
@@ -536,9 +620,13 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     rewriter.setInsertionPoint(body, bodyPoint);
   }
 
-  auto slices =
-      scf::ForOp::create(rewriter, loc, zero, depthK, index(tiling.depth));
+  auto slices = scf::ForOp::create(rewriter, loc, zero, depthK,
+                                   index(tiling.depth), zeros);
   Block *sliceBody = slices.getBody();
+  if (inRegisters) {
+    rewriter.setInsertionPointToEnd(sliceBody);
+    scf::YieldOp::create(rewriter, loc, slices.getRegionIterArgs());
+  }
   Value sliceBase = slices.getInductionVar();
   // Stage both inputs' slices; past the reduction's end they are zero.
   auto stage = [&](OpOperand *input, Value tile, bool isLhs) {
@@ -575,13 +663,35 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   stage(rhs, rhsTile, /*isLhs=*/false);
 
   rewriter.setInsertionPoint(sliceBody->getTerminator());
-  if (tiling.mmaType)
+  if (inRegisters) {
+    // The warp's tiles, multiplied in a warp-level region from the slice's
+    // accumulators; after the last slice, written to `accTile`.
+    auto yield = cast<scf::YieldOp>(sliceBody->getTerminator());
+    auto [region, warpTile] = warpRegion(rewriter, loc, slices.getResultTypes(),
+                                         warp, tileRows, tileColumns);
+    SmallVector<Value> accs(slices.getRegionIterArgs());
+    multiplyWarpTile(rewriter, loc, warpTile, tiling.depth, lhsTile, rhsTile,
+                     accs);
+    scf::YieldOp::create(rewriter, loc, accs);
+    yield->setOperands(region.getResults());
+    rewriter.setInsertionPointAfter(slices);
+    auto [epilogue, outputTile] =
+        warpRegion(rewriter, loc, {}, warp, tileRows, tileColumns);
+    writeWarpTile(rewriter, loc, outputTile,
+                  SmallVector<Value>(slices.getResults()), accTile);
+    scf::YieldOp::create(rewriter, loc);
+  } else if (tiling.mmaType) {
     warpTilePhase(rewriter, loc, tiling, lhsTile, rhsTile, accTile);
-  else
+  } else {
     registerTilePhase(rewriter, loc, op, tiling, lhsTile, rhsTile, accTile);
+  }
 
-  // The block's outputs inside the product's bounds.
-  rewriter.setInsertionPointAfter(slices);
+  // The block's outputs inside the product's bounds (with registers, the
+  // output plus the products).
+  if (inRegisters)
+    rewriter.setInsertionPointAfter(warp[0].getParentBlock()->getParentOp());
+  else
+    rewriter.setInsertionPointAfter(slices);
   {
     SmallVector<Value> ij =
         parallelLoop(rewriter, loc, {tiling.rows, tiling.columns});
@@ -596,9 +706,14 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     auto guard = scf::IfOp::create(rewriter, loc, inside, false);
     rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
     Value value = memref::LoadOp::create(rewriter, loc, accTile, ij);
-    memref::StoreOp::create(
-        rewriter, loc, value, init.get(),
-        infini::operandIndices(op, init, point(rewriter, row, column, zero)));
+    SmallVector<Value> outputIndices =
+        infini::operandIndices(op, init, point(rewriter, row, column, zero));
+    if (inRegisters)
+      value = arith::AddFOp::create(
+          rewriter, loc,
+          memref::LoadOp::create(rewriter, loc, init.get(), outputIndices),
+          value);
+    memref::StoreOp::create(rewriter, loc, value, init.get(), outputIndices);
   }
   rewriter.eraseOp(op);
 }

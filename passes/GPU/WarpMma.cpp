@@ -11,6 +11,17 @@
 // kernel, LLVM 22's convert-vector-to-gpu{use-nvgpu} also claims the
 // kernel's scalar integer arithmetic as matrix element-wise ops and fails.
 //
+// A region may also carry accumulators in registers: it may read vectors
+// defined outside it (the loop-carried accumulators of the slice loop) and
+// yield vectors (the updated ones). Upstream only converts values it
+// produces itself, so each outside vector is read through a distinct splat
+// constant, which the conversion turns into a fragment constant; that
+// fragment is then replaced by the outside value, retyped to the same
+// per-lane fragment along with the loop that carries it, and each yielded
+// contraction result by the mma.sync that replaced it. Loops over 16-deep
+// steps inside a region are unrolled first, as upstream converts only
+// straight-line code here.
+//
 // It has no bf16 fragments either, while mma.sync's bf16 form uses the very
 // fragment layouts of the f16 one. So a bf16 region is converted as f16:
 // its operand tiles are read through f16 views of the same shared memory
@@ -25,6 +36,7 @@
 #include "mlir/Conversion/VectorToGPU/VectorToGPU.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -113,6 +125,125 @@ static void retypeAsBF16(IRRewriter &rewriter, nvgpu::MmaSyncOp mma) {
   rewriter.replaceOpWithNewOp<vector::FromElementsOp>(mma, accType, elements);
 }
 
+/// Gives `value`, a warp-level accumulator carried by an scf.for into a
+/// warp-level region, the per-lane `fragmentType`: the loop's argument and
+/// result, and its initial value, a splat constant, rewritten as the same
+/// splat of the fragment; `warpTypes` keeps their warp-level type. A value
+/// already of that type is left alone.
+static LogicalResult retypeCarried(IRRewriter &rewriter, Value value,
+                                   Type fragmentType,
+                                   DenseMap<Value, Type> &warpTypes) {
+  if (value.getType() == fragmentType)
+    return success();
+  auto argument = dyn_cast<BlockArgument>(value);
+  auto loop = argument
+                  ? dyn_cast<scf::ForOp>(argument.getOwner()->getParentOp())
+                  : scf::ForOp();
+  if (!loop || argument.getArgNumber() == 0)
+    return failure();
+  OpOperand *init = loop.getTiedLoopInit(argument);
+  DenseElementsAttr splat;
+  if (!matchPattern(init->get(), m_Constant(&splat)) || !splat.isSplat())
+    return failure();
+  rewriter.setInsertionPoint(loop);
+  init->set(arith::ConstantOp::create(
+      rewriter, loop.getLoc(),
+      DenseElementsAttr::get(cast<ShapedType>(fragmentType),
+                             splat.getSplatValue<Attribute>())));
+  for (Value carried :
+       {Value(argument), Value(loop.getTiedLoopResult(argument))}) {
+    warpTypes[carried] = carried.getType();
+    carried.setType(fragmentType);
+  }
+  return success();
+}
+
+namespace {
+/// A splat constant read in a warp-level region in place of a vector from
+/// outside it.
+struct StandIn {
+  double key;
+  Value outside;
+  Type warpType;
+};
+} // namespace
+
+/// Reads each vector `region` uses but does not define through a distinct
+/// splat constant inside it, of the vector's warp-level type (`warpTypes`
+/// for vectors already retyped to fragments; see the file comment), or a
+/// copy of it when it is a constant.
+static SmallVector<StandIn>
+standInForOutsideVectors(IRRewriter &rewriter, scf::ExecuteRegionOp region,
+                         const DenseMap<Value, Type> &warpTypes) {
+  SmallVector<StandIn> standIns;
+  DenseMap<Value, Value> constants;
+  rewriter.setInsertionPointToStart(&region.getRegion().front());
+  region.walk([&](Operation *op) {
+    for (OpOperand &operand : op->getOpOperands()) {
+      Value value = operand.get();
+      auto type = dyn_cast_if_present<VectorType>(warpTypes.lookup(value));
+      if (!type)
+        type = dyn_cast<VectorType>(value.getType());
+      if (!type || region->isAncestor(value.getParentBlock()->getParentOp()))
+        continue;
+      Value &constant = constants[value];
+      // Constants (accumulators starting at zero, say) are simply copied.
+      if (!constant && value.getDefiningOp<arith::ConstantOp>())
+        constant = rewriter.clone(*value.getDefiningOp())->getResult(0);
+      if (!constant) {
+        double key = standIns.size() + 1;
+        constant = arith::ConstantOp::create(
+            rewriter, region.getLoc(),
+            DenseElementsAttr::get(
+                type, rewriter.getFloatAttr(type.getElementType(), key)));
+        standIns.push_back({key, value, type});
+      }
+      operand.set(constant);
+    }
+  });
+  return standIns;
+}
+
+/// Upstream stores only accumulators it computed: each stand-in `region`
+/// writes to memory as it is first goes through a 16 x 8 x 16 product of
+/// zeros (one mma.sync adding nothing).
+static void passStandInsThroughProducts(IRRewriter &rewriter,
+                                        scf::ExecuteRegionOp region,
+                                        ArrayRef<StandIn> standIns) {
+  for (const StandIn &standIn : standIns) {
+    auto type = cast<VectorType>(standIn.warpType);
+    if (type.getShape() != ArrayRef<int64_t>{16, 8})
+      continue;
+    region.walk([&](vector::TransferWriteOp write) {
+      Operation *constant = write.getVector().getDefiningOp();
+      auto value = constant ? dyn_cast<arith::ConstantOp>(constant)
+                            : arith::ConstantOp();
+      if (!value || value.getType() != type)
+        return;
+      auto splat = dyn_cast<DenseElementsAttr>(value.getValue());
+      if (!splat || !splat.isSplat() ||
+          splat.getSplatValue<FloatAttr>().getValueAsDouble() != standIn.key)
+        return;
+      rewriter.setInsertionPoint(write);
+      Location loc = write.getLoc();
+      auto zeros = [&](ArrayRef<int64_t> shape) -> Value {
+        auto zeroType = VectorType::get(shape, rewriter.getF16Type());
+        return arith::ConstantOp::create(
+            rewriter, loc, cast<TypedAttr>(rewriter.getZeroAttr(zeroType)));
+      };
+      AffineExpr m, n, k;
+      bindDims(rewriter.getContext(), m, n, k);
+      Value product = vector::ContractionOp::create(
+          rewriter, loc, zeros({16, 16}), zeros({16, 8}), value,
+          ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {k, n}, {m, n}},
+          ArrayRef<vector::IteratorType>{vector::IteratorType::parallel,
+                                         vector::IteratorType::parallel,
+                                         vector::IteratorType::reduction});
+      write.getValueToStoreMutable().set(product);
+    });
+  }
+}
+
 namespace {
 struct GPUWarpMmaPass : public infini::impl::GPUWarpMmaBase<GPUWarpMmaPass> {
   void runOnOperation() override {
@@ -122,23 +253,92 @@ struct GPUWarpMmaPass : public infini::impl::GPUWarpMmaBase<GPUWarpMmaPass> {
         regions.push_back(region);
     });
     IRRewriter rewriter(&getContext());
+    // Warp-level types of the accumulators retyped to fragments.
+    DenseMap<Value, Type> warpTypes;
     for (scf::ExecuteRegionOp region : regions) {
-      if (region.getNumResults() != 0 || !region.getRegion().hasOneBlock()) {
-        region.emitOpError()
-            << "warp-level region must have one block and no results";
+      if (!region.getRegion().hasOneBlock()) {
+        region.emitOpError() << "warp-level region must have one block";
         return signalPassFailure();
       }
+      SmallVector<scf::ForOp> steps;
+      region.walk([&](scf::ForOp loop) { steps.push_back(loop); });
+      for (scf::ForOp loop : steps)
+        if (failed(loopUnrollFull(loop))) {
+          loop.emitOpError() << "in a warp-level region needs constant bounds";
+          return signalPassFailure();
+        }
+      SmallVector<StandIn> standIns =
+          standInForOutsideVectors(rewriter, region, warpTypes);
+      passStandInsThroughProducts(rewriter, region, standIns);
       bool bf16 = punBF16AsF16(rewriter, region);
       RewritePatternSet patterns(&getContext());
       populatePrepareVectorToMMAPatterns(patterns, /*useNvGpu=*/true);
-      if (failed(applyPatternsGreedily(region, std::move(patterns))) ||
-          failed(convertVectorToNVVMCompatibleMMASync(rewriter, region)))
+      // The stand-ins must stay distinct.
+      GreedyRewriteConfig config;
+      config.enableConstantCSE(false);
+      if (failed(applyPatternsGreedily(region, std::move(patterns), config)))
         return signalPassFailure();
-      // The conversion leaves the vector ops it replaced in place, dead.
+      SmallVector<vector::ContractionOp> contracts;
+      region.walk([&](vector::ContractionOp contract) {
+        contracts.push_back(contract);
+      });
+      // The yield is set aside: upstream takes any scf.yield of a product
+      // for an scf.for's.
       Block &body = region.getRegion().front();
+      auto yield = cast<scf::YieldOp>(body.getTerminator());
+      SmallVector<int64_t> yielded;
+      for (Value value : yield.getOperands()) {
+        auto contract = value.getDefiningOp<vector::ContractionOp>();
+        auto position = llvm::find(contracts, contract);
+        if (!contract || position == contracts.end()) {
+          region.emitOpError() << "yields a value that is not a product";
+          return signalPassFailure();
+        }
+        yielded.push_back(position - contracts.begin());
+      }
+      yield->setOperands({});
+      if (failed(convertVectorToNVVMCompatibleMMASync(rewriter, region)))
+        return signalPassFailure();
+      // Each stand-in's fragment becomes the outside value, retyped.
+      for (auto [key, outside, warpType] : standIns) {
+        SmallVector<arith::ConstantOp> fragments;
+        region.walk([&](arith::ConstantOp constant) {
+          auto value = dyn_cast<DenseElementsAttr>(constant.getValue());
+          if (value && value.isSplat() && constant.getType() != warpType &&
+              isa<FloatAttr>(value.getSplatValue<Attribute>()) &&
+              value.getSplatValue<FloatAttr>().getValueAsDouble() == key &&
+              !constant->use_empty())
+            fragments.push_back(constant);
+        });
+        if (fragments.size() != 1 ||
+            failed(retypeCarried(rewriter, outside, fragments[0].getType(),
+                                 warpTypes))) {
+          region.emitOpError()
+              << "reads a vector from outside that is not a splat-initialized "
+                 "loop-carried accumulator of its tiles";
+          return signalPassFailure();
+        }
+        rewriter.replaceAllUsesWith(fragments[0], outside);
+      }
+      // Yielded products become their mma.sync's, in the same order.
+      SmallVector<Value> fragments;
+      region.walk(
+          [&](nvgpu::MmaSyncOp mma) { fragments.push_back(mma.getRes()); });
+      if (!yielded.empty() && fragments.size() != contracts.size()) {
+        region.emitOpError() << "has products that are not tensor-core tiles";
+        return signalPassFailure();
+      }
+      for (auto [result, index] : llvm::zip(region->getResults(), yielded)) {
+        yield->insertOperands(yield->getNumOperands(), fragments[index]);
+        warpTypes[result] = result.getType();
+        result.setType(fragments[index].getType());
+      }
+      // The conversion leaves the vector ops it replaced in place, dead.
       SmallVector<Operation *> ops;
-      for (Operation &op : body.without_terminator())
-        ops.push_back(&op);
+      region.walk([&](Operation *op) {
+        if (op != region && !isa<scf::YieldOp>(op))
+          ops.push_back(op);
+      });
       for (Operation *op : llvm::reverse(ops))
         if (isOpTriviallyDead(op))
           rewriter.eraseOp(op);
@@ -151,6 +351,8 @@ struct GPUWarpMmaPass : public infini::impl::GPUWarpMmaBase<GPUWarpMmaPass> {
         return signalPassFailure();
       if (bf16)
         region.walk([&](nvgpu::MmaSyncOp mma) { retypeAsBF16(rewriter, mma); });
+      if (region.getNumResults() != 0)
+        continue;
       rewriter.eraseOp(body.getTerminator());
       rewriter.inlineBlockBefore(&body, region);
       rewriter.eraseOp(region);

@@ -1,20 +1,25 @@
 // RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-tile-contractions{tensor-cores=f16}),canonicalize,cse)' -split-input-file | FileCheck %s
 // RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-tile-contractions{tensor-cores=bf16}),canonicalize,cse)' -split-input-file | FileCheck %s --check-prefix=BF16
 // RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-tile-contractions{tensor-cores=f16 warps=4}),canonicalize,cse)' -split-input-file | FileCheck %s --check-prefix=WARPS4
+// RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-tile-contractions{tensor-cores=f16 warps=3}),canonicalize,cse)' -split-input-file | FileCheck %s --check-prefix=WARPS3
 
 // With tensor-cores=f16 a large f32 product stages f16 copies of 64-deep
-// slices of its inputs (rows padded to 72 elements) next to the padded f32
-// accumulator tile, then a warp-level loop over the block's 8 warp tiles
-// (one a warp), each 2 x 2 tiles of 16 x 8 accumulators, runs a warp-level
-// region: read the four tiles; per 16 of the slice's depth read two 16 x 16
-// fragments of A and two 16 x 8 of B, each feeding two of the four 16x8x16
-// contractions; write the tiles back.
+// slices of its inputs (rows padded to 72 elements). The block's 8 warps each
+// own a warp tile of 2 x 2 tiles of 16 x 8 accumulators (a warp-level loop of
+// exactly 8 iterations) and carry them in registers, zero at first, through
+// the loop over slices: each slice the block stages both inputs, then the
+// warp's region reads two 16 x 16 fragments of A and two 16 x 8 of B per 16
+// of depth (a loop of 16-deep steps), each feeding two of the four 16x8x16
+// contractions, and yields the tiles. After the last slice a region writes
+// them to a padded f32 tile, which the block adds to the output.
 // CHECK-LABEL: func.func @large
 // CHECK-SAME: (%[[A:[^:]+]]: memref<?x100xf32>, %[[B:[^:]+]]: memref<100x96xf32>, %[[C:[^:]+]]: memref<?x96xf32>)
+// CHECK-DAG: %[[ZERO:.+]] = arith.constant dense<0.000000e+00> : vector<16x8xf32>
 // CHECK-DAG: %[[AT:.+]] = memref.alloc() : memref<64x72xf16>
 // CHECK-DAG: %[[BT:.+]] = memref.alloc() : memref<64x72xf16>
 // CHECK-DAG: %[[CT:.+]] = memref.alloc() : memref<64x72xf32>
-// CHECK: scf.for %{{.+}} = %c0 to %c100 step %c64 {
+// CHECK: scf.parallel (%[[I:.+]], %[[J:.+]]) = (%c0, %c0) to (%c2, %c4) step (%c1, %c1) {
+// CHECK: %[[ACCS:.+]]:4 = scf.for %{{.+}} = %c0 to %c100 step %c64 iter_args(%[[C0:.+]] = %[[ZERO]], %[[C1:.+]] = %[[ZERO]], %[[C2:.+]] = %[[ZERO]], %[[C3:.+]] = %[[ZERO]])
 // CHECK: scf.parallel
 // CHECK: %[[AV:.+]] = memref.load %[[A]]
 // CHECK: %[[AH:.+]] = arith.truncf %[[AV]] : f32 to f16
@@ -24,28 +29,32 @@
 // CHECK: memref.load %[[B]]
 // CHECK: arith.truncf
 // CHECK: memref.store %{{.+}}, %[[BT]]
-// CHECK: scf.parallel (%[[I:.+]], %[[J:.+]]) = (%c0, %c0) to (%c2, %c4) step (%c1, %c1) {
-// CHECK: scf.execute_region no_inline {
-// CHECK: %[[ROW:.+]] = affine.apply #[[ROW_MAP:.+]](%[[I]])
+// CHECK: %[[NEXT:.+]]:4 = scf.execute_region -> (vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>) no_inline {
+// CHECK: %[[ROW:.+]] = affine.apply #{{.+}}(%[[I]])
 // CHECK: %[[ROW1:.+]] = affine.apply #{{.+}}(%[[I]])
-// CHECK: %[[COL:.+]] = affine.apply #[[COL_MAP:.+]](%[[J]])
+// CHECK: %[[COL:.+]] = affine.apply #{{.+}}(%[[J]])
 // CHECK: %[[COL1:.+]] = affine.apply #{{.+}}(%[[J]])
-// CHECK: %[[ACC:.+]] = vector.transfer_read %[[CT]][%[[ROW]], %[[COL]]]{{.*}} vector<16x8xf32>
-// CHECK-COUNT-3: vector.transfer_read %[[CT]]
-// CHECK: %[[A0:.+]] = vector.transfer_read %[[AT]][%[[ROW]], %c0]{{.*}} vector<16x16xf16>
-// CHECK: %[[A1:.+]] = vector.transfer_read %[[AT]][%[[ROW1]], %c0]{{.*}} vector<16x16xf16>
-// CHECK: %[[B0:.+]] = vector.transfer_read %[[BT]][%c0, %[[COL]]]{{.*}} vector<16x8xf16>
-// CHECK: %[[B1:.+]] = vector.transfer_read %[[BT]][%c0, %[[COL1]]]{{.*}} vector<16x8xf16>
-// CHECK: vector.contract {{.*}} %[[A0]], %[[B0]], %[[ACC]] : vector<16x16xf16>, vector<16x8xf16> into vector<16x8xf32>
-// CHECK: vector.contract {{.*}} %[[A0]], %[[B1]]
-// CHECK: vector.contract {{.*}} %[[A1]], %[[B0]]
-// CHECK: vector.contract {{.*}} %[[A1]], %[[B1]]
-// CHECK-COUNT-12: vector.contract
-// CHECK: vector.transfer_write %{{.+}}, %[[CT]][%[[ROW]], %[[COL]]]
+// CHECK: scf.for %[[K:.+]] = %c0 to %c64 step %c16 iter_args(%[[S0:.+]] = %[[C0]], %[[S1:.+]] = %[[C1]], %[[S2:.+]] = %[[C2]], %[[S3:.+]] = %[[C3]])
+// CHECK: %[[A0:.+]] = vector.transfer_read %[[AT]][%[[ROW]], %[[K]]]{{.*}} vector<16x16xf16>
+// CHECK: %[[A1:.+]] = vector.transfer_read %[[AT]][%[[ROW1]], %[[K]]]{{.*}} vector<16x16xf16>
+// CHECK: %[[B0:.+]] = vector.transfer_read %[[BT]][%[[K]], %[[COL]]]{{.*}} vector<16x8xf16>
+// CHECK: %[[B1:.+]] = vector.transfer_read %[[BT]][%[[K]], %[[COL1]]]{{.*}} vector<16x8xf16>
+// CHECK: vector.contract {{.*}} %[[A0]], %[[B0]], %[[S0]] : vector<16x16xf16>, vector<16x8xf16> into vector<16x8xf32>
+// CHECK: vector.contract {{.*}} %[[A0]], %[[B1]], %[[S1]]
+// CHECK: vector.contract {{.*}} %[[A1]], %[[B0]], %[[S2]]
+// CHECK: vector.contract {{.*}} %[[A1]], %[[B1]], %[[S3]]
+// CHECK: } {infini.warp_level}
+// CHECK: scf.yield %[[NEXT]]#0, %[[NEXT]]#1, %[[NEXT]]#2, %[[NEXT]]#3
+// CHECK: scf.execute_region no_inline {
+// CHECK: vector.transfer_write %[[ACCS]]#0, %[[CT]]
 // CHECK-COUNT-3: vector.transfer_write
-// CHECK: scf.yield
 // CHECK: } {infini.warp_level}
 // CHECK: } {infini.warp_level}
+// CHECK: scf.parallel
+// CHECK: %[[SUM:.+]] = memref.load %[[CT]]
+// CHECK: %[[OLD:.+]] = memref.load %[[C]]
+// CHECK: %[[NEW:.+]] = arith.addf %[[OLD]], %[[SUM]]
+// CHECK: memref.store %[[NEW]], %[[C]]
 // With bf16 the tiles and contractions are bf16 instead.
 // BF16-LABEL: func.func @large
 // BF16-DAG: memref.alloc() : memref<64x72xbf16>
@@ -55,11 +64,18 @@
 // With four warps, each warp tile is 2 x 4 tiles (32 x 32 elements).
 // WARPS4-LABEL: func.func @large
 // WARPS4: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c2, %c2)
+// WARPS4: scf.for {{.*}} -> (vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>)
 // WARPS4: scf.execute_region
-// WARPS4-COUNT-8: vector.transfer_read %{{.+}} vector<16x8xf32>
 // WARPS4-COUNT-2: vector.transfer_read %{{.+}} vector<16x16xf16>
 // WARPS4-COUNT-4: vector.transfer_read %{{.+}} vector<16x8xf16>
 // WARPS4-COUNT-8: vector.contract
+// With three warps (a 96-thread block) the 32 tiles do not make one warp
+// tile a warp, so the accumulators stay in the shared tile, read and
+// written by each slice's region.
+// WARPS3-LABEL: func.func @large
+// WARPS3: scf.for %{{.+}} = %c0 to %c100 step %c64 {
+// WARPS3: scf.execute_region no_inline {
+// WARPS3: vector.transfer_read %{{.+}} vector<16x8xf32>
 func.func @large(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96xf32>) {
   linalg.matmul ins(%a, %b : memref<?x100xf32>, memref<100x96xf32>) outs(%c : memref<?x96xf32>)
   return

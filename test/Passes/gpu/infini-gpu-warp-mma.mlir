@@ -53,9 +53,12 @@ module attributes {gpu.container_module} {
 #c = affine_map<(m, n, k) -> (m, n)>
 module attributes {gpu.container_module} {
   gpu.module @kernels {
-    gpu.func @odd_shape(%x: vector<4x4xf16>, %y: vector<4x4xf16>, %z: vector<4x4xf32>, %out: memref<4x4xf32>) kernel {
+    gpu.func @odd_shape(%out: memref<4x4xf32>) kernel {
       scf.execute_region no_inline {
         %c0 = arith.constant 0 : index
+        %x = arith.constant dense<1.0> : vector<4x4xf16>
+        %y = arith.constant dense<1.0> : vector<4x4xf16>
+        %z = arith.constant dense<0.0> : vector<4x4xf32>
         // expected-error @below {{could not be lowered to mma.sync}}
         %0 = vector.contract {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %x, %y, %z : vector<4x4xf16>, vector<4x4xf16> into vector<4x4xf32>
         vector.store %0, %out[%c0, %c0] : memref<4x4xf32>, vector<4x4xf32>
@@ -97,6 +100,89 @@ module attributes {gpu.container_module} {
         %2 = vector.transfer_read %rhs[%c0, %column], %zero16 {in_bounds = [true, true]} : memref<64x72xbf16, #gpu.address_space<workgroup>>, vector<16x8xbf16>
         %3 = vector.contract {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %1, %2, %0 : vector<16x16xbf16>, vector<16x8xbf16> into vector<16x8xf32>
         vector.transfer_write %3, %acc[%row, %column] {in_bounds = [true, true]} : vector<16x8xf32>, memref<64x72xf32, #gpu.address_space<workgroup>>
+        scf.yield
+      } {infini.warp_level}
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Accumulators carried in registers: a loop over slices carries the warp's
+// 16 x 8 tiles (zero at first) through a region that updates them (its
+// k-steps a loop, unrolled here) and yields them; after the loop a region
+// writes them. The loop then carries each lane's fragment (vector<2x2xf32>),
+// the region's stand-in for it becomes that fragment, each yielded product
+// its mma.sync, and the write goes through a product of zeros, which
+// upstream's per-lane stores take.
+// CHECK-LABEL: gpu.func @carried
+// CHECK: %[[ZERO:.+]] = arith.constant dense<0.000000e+00> : vector<2x2xf32>
+// CHECK: %[[ACC:.+]] = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[CARRIED:.+]] = %[[ZERO]]) -> (vector<2x2xf32>)
+// CHECK: memref.store
+// CHECK: gpu.barrier
+// CHECK: %[[NEXT:.+]] = scf.execute_region -> vector<2x2xf32> no_inline {
+// CHECK: %[[FIRST:.+]] = nvgpu.mma.sync(%{{.+}}, %{{.+}}, %[[CARRIED]])
+// CHECK: %[[SECOND:.+]] = nvgpu.mma.sync(%{{.+}}, %{{.+}}, %[[FIRST]])
+// CHECK: scf.yield %[[SECOND]] : vector<2x2xf32>
+// CHECK: scf.yield %[[NEXT]] : vector<2x2xf32>
+// CHECK: nvgpu.mma.sync(%{{.+}}, %{{.+}}, %[[ACC]])
+// CHECK: vector.store %{{.+}} : memref<64x72xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK-NOT: vector.contract
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @carried(%in: memref<64xf16>, %i: index, %j: index)
+        workgroup(%lhs: memref<64x72xf16, #gpu.address_space<workgroup>>,
+                  %rhs: memref<64x72xf16, #gpu.address_space<workgroup>>,
+                  %out: memref<64x72xf32, #gpu.address_space<workgroup>>) kernel {
+      %c0 = arith.constant 0 : index
+      %c16 = arith.constant 16 : index
+      %c32 = arith.constant 32 : index
+      %c128 = arith.constant 128 : index
+      %zero = arith.constant dense<0.0> : vector<16x8xf32>
+      %acc = scf.for %slice = %c0 to %c128 step %c32 iter_args(%carried = %zero) -> (vector<16x8xf32>) {
+        %v = memref.load %in[%slice] : memref<64xf16>
+        memref.store %v, %lhs[%slice, %c0] : memref<64x72xf16, #gpu.address_space<workgroup>>
+        gpu.barrier
+        %next = scf.execute_region -> vector<16x8xf32> no_inline {
+          %zero16 = arith.constant 0.0 : f16
+          %row = affine.apply affine_map<(d0) -> (d0 * 16)>(%i)
+          %column = affine.apply affine_map<(d0) -> (d0 * 8)>(%j)
+          %steps = scf.for %k = %c0 to %c32 step %c16 iter_args(%a = %carried) -> (vector<16x8xf32>) {
+            %x = vector.transfer_read %lhs[%row, %k], %zero16 {in_bounds = [true, true]} : memref<64x72xf16, #gpu.address_space<workgroup>>, vector<16x16xf16>
+            %y = vector.transfer_read %rhs[%k, %column], %zero16 {in_bounds = [true, true]} : memref<64x72xf16, #gpu.address_space<workgroup>>, vector<16x8xf16>
+            %p = vector.contract {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %x, %y, %a : vector<16x16xf16>, vector<16x8xf16> into vector<16x8xf32>
+            scf.yield %p : vector<16x8xf32>
+          }
+          scf.yield %steps : vector<16x8xf32>
+        } {infini.warp_level}
+        scf.yield %next : vector<16x8xf32>
+      }
+      scf.execute_region no_inline {
+        %row = affine.apply affine_map<(d0) -> (d0 * 16)>(%i)
+        %column = affine.apply affine_map<(d0) -> (d0 * 8)>(%j)
+        vector.transfer_write %acc, %out[%row, %column] {in_bounds = [true, true]} : vector<16x8xf32>, memref<64x72xf32, #gpu.address_space<workgroup>>
+        scf.yield
+      } {infini.warp_level}
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// A vector from outside a region that is not an accumulator carried by a
+// loop from a splat is an error.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @foreign(%z: vector<16x8xf32>, %out: memref<64x72xf32>) kernel {
+      // expected-error @below {{reads a vector from outside that is not a splat-initialized loop-carried accumulator}}
+      scf.execute_region no_inline {
+        %c0 = arith.constant 0 : index
+        vector.transfer_write %z, %out[%c0, %c0] {in_bounds = [true, true]} : vector<16x8xf32>, memref<64x72xf32>
         scf.yield
       } {infini.warp_level}
       gpu.return

@@ -131,6 +131,81 @@ func.func @warps(%out: memref<2x6x16x8xf32>) {
 
 // -----
 
+// A warp-level loop holding parallel loops (accumulators a warp carries in
+// registers across the block's staging phases) has one iteration per warp
+// (4 for 128 threads): each warp runs its own, and the nested loops inside
+// it are block phases shared by all threads, with barriers, not serial
+// loops. Its warp-level region runs in every thread of the warp, not in
+// thread 0 alone, though it writes memory.
+// CHECK-LABEL: func.func @warp_phases
+// CHECK: %[[WARP:.+]] = arith.divui %{{.+}}, %c32
+// CHECK: scf.for %{{.+}} = %[[WARP]] to %c4{{.*}} step %{{.+}} {
+// CHECK: scf.for %{{.+}} = %c0 to %c3 step %c1 {
+// CHECK: gpu.barrier
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c64{{.*}} step %block_dim_x {
+// CHECK: memref.store
+// CHECK: gpu.barrier
+// CHECK-NOT: arith.cmpi eq
+// CHECK: scf.execute_region no_inline {
+// CHECK: vector.transfer_write
+// CHECK: } {infini.warp_level}
+func.func @warp_phases(%out: memref<2x4x16x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
+    %tile = memref.alloc() : memref<64xf32>
+    scf.parallel (%w) = (%c0) to (%c4) step (%c1) {
+      scf.for %s = %c0 to %c3 step %c1 {
+        scf.parallel (%e) = (%c0) to (%c64) step (%c1) {
+          memref.store %zero, %tile[%e] : memref<64xf32>
+          scf.reduce
+        }
+        scf.execute_region no_inline {
+          %v = vector.transfer_read %tile[%c0], %zero {in_bounds = [true]} : memref<64xf32>, vector<8xf32>
+          %t = vector.broadcast %v : vector<8xf32> to vector<16x8xf32>
+          vector.transfer_write %t, %out[%b, %w, %c0, %c0] {in_bounds = [true, true]} : vector<16x8xf32>, memref<2x4x16x8xf32>
+          scf.yield
+        } {infini.warp_level}
+      }
+      scf.reduce
+    } {infini.warp_level}
+    memref.dealloc %tile : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Such a loop with other than one iteration per warp would leave warps
+// out of the barriers inside it.
+func.func @warp_phases_mismatch(%out: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
+    // expected-error @below {{holds parallel loops; in a GPU block of 128 threads it must be a warp-level loop of 4 iterations}}
+    scf.parallel (%w) = (%c0) to (%c2) step (%c1) {
+      scf.parallel (%e) = (%c0) to (%c64) step (%c1) {
+        memref.store %zero, %out[%e] : memref<64xf32>
+        scf.reduce
+      }
+      scf.reduce
+    } {infini.warp_level}
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // Host code that touches memory outside any parallel loop (a zero-rank op,
 // a serial loop) runs in a launch of one thread.
 // CHECK-LABEL: func.func @host_access
