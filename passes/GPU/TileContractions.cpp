@@ -18,7 +18,8 @@
 //
 // With `tensor-cores=f16` (or bf16), large products stage f16 (bf16) copies
 // of their inputs in shared memory and compute on tensor cores: each warp
-// owns 16 x 8 tiles of the block's accumulators and updates them with
+// owns a grid of 16 x 8 tiles of the block's accumulators, carried in
+// registers across the reduction's slices, and updates them with
 // 16 x 8 x 16 `vector.contract`s (f32 accumulation), which stage 3's
 // infini-gpu-warp-mma turns into ldmatrix and mma.sync.
 //
@@ -438,7 +439,8 @@ static Value readTile(IRRewriter &rewriter, Location loc, Value buffer,
 /// row, one 16 x 8 read of the right operand per tile column and one
 /// 16 x 8 x 16 vector.contract per tile, so that each fragment feeds
 /// several products. (A loop rather than unrolled steps keeps the code, and
-/// the host emulation's compile time, small; ptxas unrolls it.)
+/// the host emulation's compile time, small; infini-gpu-warp-mma unrolls
+/// it.)
 static void multiplyWarpTile(IRRewriter &rewriter, Location loc,
                              const WarpTile &warpTile, int64_t depth,
                              Value lhsTile, Value rhsTile,
