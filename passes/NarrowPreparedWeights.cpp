@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/InfiniOps.h"
+#include "passes/LowerToLinalg/LoweringUtils.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -37,23 +38,20 @@ static bool onlyFeedsContractions(Value value) {
          });
 }
 
-/// `value` rounded element-wise to `type`, at the builder's insertion point.
+/// `value`, a static tensor, rounded element-wise to `type`.
 static Value roundTo(OpBuilder &builder, Location loc, Value value,
                      FloatType type) {
   auto tensorType = cast<RankedTensorType>(value.getType());
-  Value init =
-      tensor::EmptyOp::create(builder, loc, tensorType.getShape(), type);
-  AffineMap identity = builder.getMultiDimIdentityMap(tensorType.getRank());
-  SmallVector<utils::IteratorType> iterators(tensorType.getRank(),
-                                             utils::IteratorType::parallel);
-  auto round = linalg::GenericOp::create(
-      builder, loc, init.getType(), value, init,
-      ArrayRef<AffineMap>{identity, identity}, iterators,
-      [&](OpBuilder &nested, Location loc, ValueRange args) {
-        Value rounded = arith::TruncFOp::create(nested, loc, type, args[0]);
-        linalg::YieldOp::create(nested, loc, rounded);
+  Value init = lowering::emptyTensor(
+      builder, loc,
+      getAsIndexOpFoldResult(builder.getContext(), tensorType.getShape()),
+      type);
+  return lowering::buildElementwise(
+      builder, loc, value, builder.getMultiDimIdentityMap(tensorType.getRank()),
+      init,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) -> Value {
+        return arith::TruncFOp::create(nested, nestedLoc, type, args[0]);
       });
-  return round.getResult(0);
 }
 
 /// Makes `op`, a contraction, read the 16-bit operand `index`: named ops are

@@ -350,13 +350,21 @@ static void registerTilePhase(IRRewriter &rewriter, Location loc,
 /// operands and f32 accumulators).
 static constexpr int64_t kMmaRows = 16, kMmaColumns = 8, kMmaDepth = 16;
 
-/// The 16 x 8 accumulator tiles (rows, columns) each warp owns in a
-/// `rows` x `columns` product shared by `warps` warps: as many as keep every
-/// warp busy, in a block about twice as wide in tiles as tall (square in
-/// elements), so that each operand fragment a warp loads feeds several
-/// mma.sync instructions.
-static std::pair<int64_t, int64_t> warpTileShape(int64_t rows, int64_t columns,
-                                                 int64_t warps) {
+namespace {
+/// How a `rows` x `columns` accumulator is cut into warp tiles: each warp
+/// tile is `tileRows` x `tileColumns` 16 x 8 tiles, and there are `down` x
+/// `across` warp tiles.
+struct WarpTiling {
+  int64_t tileRows, tileColumns, down, across;
+  int64_t count() const { return down * across; }
+};
+} // namespace
+
+/// The warp tiles of a `rows` x `columns` product shared by `warps` warps:
+/// as many 16 x 8 tiles each as keep every warp busy, in a block about twice
+/// as wide in tiles as tall (square in elements), so that each operand
+/// fragment a warp loads feeds several mma.sync instructions.
+static WarpTiling warpTileShape(int64_t rows, int64_t columns, int64_t warps) {
   int64_t rowTiles = rows / kMmaRows, columnTiles = columns / kMmaColumns;
   int64_t perWarp = std::max<int64_t>(1, rowTiles * columnTiles / warps);
   int64_t r = 1, c = 1;
@@ -370,7 +378,7 @@ static std::pair<int64_t, int64_t> warpTileShape(int64_t rows, int64_t columns,
     else
       break;
   }
-  return {r, c};
+  return {r, c, rowTiles / r, columnTiles / c};
 }
 
 namespace {
@@ -381,15 +389,12 @@ struct WarpTile {
 };
 } // namespace
 
-/// A warp-level loop over the `rows` x `columns` accumulators' warp tiles of
-/// `tileRows` x `tileColumns` 16 x 8 tiles, with the insertion point left in
-/// its body; returns its induction variables.
+/// A warp-level loop over the warp tiles of `tiling`, with the insertion
+/// point left in its body; returns its induction variables.
 static SmallVector<Value> warpTileLoop(IRRewriter &rewriter, Location loc,
-                                       int64_t rows, int64_t columns,
-                                       int64_t tileRows, int64_t tileColumns) {
-  SmallVector<Value> t = parallelLoop(
-      rewriter, loc,
-      {rows / (tileRows * kMmaRows), columns / (tileColumns * kMmaColumns)});
+                                       const WarpTiling &tiling) {
+  SmallVector<Value> t =
+      parallelLoop(rewriter, loc, {tiling.down, tiling.across});
   t[0].getParentBlock()->getParentOp()->setAttr(infini::kWarpLevelAttrName,
                                                 rewriter.getUnitAttr());
   return t;
@@ -397,12 +402,12 @@ static SmallVector<Value> warpTileLoop(IRRewriter &rewriter, Location loc,
 
 /// A warp-level `scf.execute_region` yielding `resultTypes`, whose body is
 /// at the insertion point, and the warp tile `t` (the warp-level loop's
-/// induction variables) of `tileRows` x `tileColumns` tiles, its indices
+/// induction variables) of `tiling`, its indices
 /// computed by affine.apply inside the region, so that the distribution
 /// over lanes sees nothing else (see infini-gpu-warp-mma).
 static std::pair<scf::ExecuteRegionOp, WarpTile>
 warpRegion(IRRewriter &rewriter, Location loc, TypeRange resultTypes,
-           ArrayRef<Value> t, int64_t tileRows, int64_t tileColumns) {
+           ArrayRef<Value> t, const WarpTiling &tiling) {
   auto region = scf::ExecuteRegionOp::create(rewriter, loc, resultTypes);
   region.setNoInline(true);
   region->setAttr(infini::kWarpLevelAttrName, rewriter.getUnitAttr());
@@ -413,6 +418,7 @@ warpRegion(IRRewriter &rewriter, Location loc, TypeRange resultTypes,
         rewriter, loc, AffineMap::get(1, 0, tile * factor + plus), value);
   };
   WarpTile warpTile;
+  int64_t tileRows = tiling.tileRows, tileColumns = tiling.tileColumns;
   for (int64_t i = 0; i < tileRows; ++i)
     warpTile.rows.push_back(offset(t[0], tileRows * kMmaRows, i * kMmaRows));
   for (int64_t j = 0; j < tileColumns; ++j)
@@ -422,13 +428,13 @@ warpRegion(IRRewriter &rewriter, Location loc, TypeRange resultTypes,
 }
 
 /// A 2-D `vector.transfer_read` of `shape` from `buffer` at (row, column).
-static Value readTile(IRRewriter &rewriter, Location loc, Value buffer,
+static Value readTile(OpBuilder &builder, Location loc, Value buffer,
                       ArrayRef<int64_t> shape, Value row, Value column) {
   Type type = getElementTypeOrSelf(buffer.getType());
   Value padding = arith::ConstantOp::create(
-      rewriter, loc, cast<TypedAttr>(rewriter.getZeroAttr(type)));
+      builder, loc, cast<TypedAttr>(builder.getZeroAttr(type)));
   return vector::TransferReadOp::create(
-      rewriter, loc, VectorType::get(shape, type), buffer,
+      builder, loc, VectorType::get(shape, type), buffer,
       ValueRange{row, column}, padding, ArrayRef<bool>{true, true});
 }
 
@@ -454,25 +460,22 @@ static void multiplyWarpTile(IRRewriter &rewriter, Location loc,
   auto steps = scf::ForOp::create(
       rewriter, loc, index(0), index(depth), index(kMmaDepth), accs,
       [&](OpBuilder &builder, Location loc, Value offset, ValueRange carried) {
-        OpBuilder::InsertionGuard guard(rewriter);
-        rewriter.setInsertionPoint(builder.getInsertionBlock(),
-                                   builder.getInsertionPoint());
         SmallVector<Value> a, b, next(carried);
         for (Value row : warpTile.rows)
-          a.push_back(readTile(rewriter, loc, lhsTile, {kMmaRows, kMmaDepth},
+          a.push_back(readTile(builder, loc, lhsTile, {kMmaRows, kMmaDepth},
                                row, offset));
         for (Value column : warpTile.columns)
-          b.push_back(readTile(rewriter, loc, rhsTile, {kMmaDepth, kMmaColumns},
+          b.push_back(readTile(builder, loc, rhsTile, {kMmaDepth, kMmaColumns},
                                offset, column));
         for (auto [i, lhs] : llvm::enumerate(a))
           for (auto [j, rhs] : llvm::enumerate(b)) {
             Value &acc = next[i * tileColumns + j];
             acc = vector::ContractionOp::create(
-                rewriter, loc, lhs, rhs, acc, {{m, k}, {k, n}, {m, n}},
+                builder, loc, lhs, rhs, acc, {{m, k}, {k, n}, {m, n}},
                 {vector::IteratorType::parallel, vector::IteratorType::parallel,
                  vector::IteratorType::reduction});
           }
-        scf::YieldOp::create(rewriter, loc, next);
+        scf::YieldOp::create(builder, loc, next);
       });
   llvm::copy(steps.getResults(), accs.begin());
 }
@@ -498,13 +501,11 @@ static void writeWarpTile(IRRewriter &rewriter, Location loc,
 static void warpTilePhase(IRRewriter &rewriter, Location loc,
                           const BlockTiling &tiling, Value lhsTile,
                           Value rhsTile, Value accTile) {
-  auto [tileRows, tileColumns] =
+  WarpTiling warpTiling =
       warpTileShape(tiling.rows, tiling.columns, tiling.warps);
-  SmallVector<Value> t = warpTileLoop(rewriter, loc, tiling.rows,
-                                      tiling.columns, tileRows, tileColumns);
+  SmallVector<Value> t = warpTileLoop(rewriter, loc, warpTiling);
   OpBuilder::InsertionGuard guard(rewriter);
-  auto [region, warpTile] =
-      warpRegion(rewriter, loc, {}, t, tileRows, tileColumns);
+  auto [region, warpTile] = warpRegion(rewriter, loc, {}, t, warpTiling);
   SmallVector<Value> accs;
   for (Value row : warpTile.rows)
     for (Value column : warpTile.columns)
@@ -594,22 +595,16 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   // in registers across the slices (loop-carried vectors, zero at first)
   // and adds them to the output at the end; otherwise the accumulators
   // start from the output in `accTile` and are updated there every slice.
-  int64_t tileRows = 0, tileColumns = 0;
-  if (tiling.mmaType)
-    std::tie(tileRows, tileColumns) =
-        warpTileShape(tiling.rows, tiling.columns, tiling.warps);
-  bool inRegisters = tiling.mmaType &&
-                     (tiling.rows / (tileRows * kMmaRows)) *
-                             (tiling.columns / (tileColumns * kMmaColumns)) ==
-                         tiling.warps;
+  WarpTiling warpTiling =
+      warpTileShape(tiling.rows, tiling.columns, tiling.warps);
+  bool inRegisters = tiling.mmaType && warpTiling.count() == tiling.warps;
   auto accVectorType = VectorType::get({kMmaRows, kMmaColumns}, accType);
   SmallVector<Value> warp, zeros;
   if (inRegisters) {
-    warp = warpTileLoop(rewriter, loc, tiling.rows, tiling.columns, tileRows,
-                        tileColumns);
+    warp = warpTileLoop(rewriter, loc, warpTiling);
     Value zeroTile = arith::ConstantOp::create(
         rewriter, loc, cast<TypedAttr>(rewriter.getZeroAttr(accVectorType)));
-    zeros.assign(tileRows * tileColumns, zeroTile);
+    zeros.assign(warpTiling.tileRows * warpTiling.tileColumns, zeroTile);
   } else {
     SmallVector<Value> ij =
         parallelLoop(rewriter, loc, {tiling.rows, tiling.columns});
@@ -669,8 +664,8 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     // The warp's tiles, multiplied in a warp-level region from the slice's
     // accumulators; after the last slice, written to `accTile`.
     auto yield = cast<scf::YieldOp>(sliceBody->getTerminator());
-    auto [region, warpTile] = warpRegion(rewriter, loc, slices.getResultTypes(),
-                                         warp, tileRows, tileColumns);
+    auto [region, warpTile] =
+        warpRegion(rewriter, loc, slices.getResultTypes(), warp, warpTiling);
     SmallVector<Value> accs(slices.getRegionIterArgs());
     multiplyWarpTile(rewriter, loc, warpTile, tiling.depth, lhsTile, rhsTile,
                      accs);
@@ -678,7 +673,7 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     yield->setOperands(region.getResults());
     rewriter.setInsertionPointAfter(slices);
     auto [epilogue, outputTile] =
-        warpRegion(rewriter, loc, {}, warp, tileRows, tileColumns);
+        warpRegion(rewriter, loc, {}, warp, warpTiling);
     writeWarpTile(rewriter, loc, outputTile,
                   SmallVector<Value>(slices.getResults()), accTile);
     scf::YieldOp::create(rewriter, loc);

@@ -164,7 +164,10 @@ namespace {
 struct StandIn {
   double key;
   Value outside;
-  Type warpType;
+  /// The constant, of the outside vector's warp-level type; only read before
+  /// the conversion, which adds the per-lane fragment constant beside it.
+  arith::ConstantOp constant;
+  VectorType warpType;
 };
 } // namespace
 
@@ -192,11 +195,12 @@ standInForOutsideVectors(IRRewriter &rewriter, scf::ExecuteRegionOp region,
         constant = rewriter.clone(*value.getDefiningOp())->getResult(0);
       if (!constant) {
         double key = standIns.size() + 1;
-        constant = arith::ConstantOp::create(
+        auto standIn = arith::ConstantOp::create(
             rewriter, region.getLoc(),
             DenseElementsAttr::get(
                 type, rewriter.getFloatAttr(type.getElementType(), key)));
-        standIns.push_back({key, value, type});
+        standIns.push_back({key, value, standIn, type});
+        constant = standIn;
       }
       operand.set(constant);
     }
@@ -208,22 +212,17 @@ standInForOutsideVectors(IRRewriter &rewriter, scf::ExecuteRegionOp region,
 /// writes to memory as it is first goes through a 16 x 8 x 16 product of
 /// zeros (one mma.sync adding nothing).
 static void passStandInsThroughProducts(IRRewriter &rewriter,
-                                        scf::ExecuteRegionOp region,
                                         ArrayRef<StandIn> standIns) {
+  AffineExpr m, n, k;
+  bindDims(rewriter.getContext(), m, n, k);
   for (const StandIn &standIn : standIns) {
-    auto type = cast<VectorType>(standIn.warpType);
-    if (type.getShape() != ArrayRef<int64_t>{16, 8})
+    if (standIn.warpType.getShape() != ArrayRef<int64_t>{16, 8})
       continue;
-    region.walk([&](vector::TransferWriteOp write) {
-      Operation *constant = write.getVector().getDefiningOp();
-      auto value = constant ? dyn_cast<arith::ConstantOp>(constant)
-                            : arith::ConstantOp();
-      if (!value || value.getType() != type)
-        return;
-      auto splat = dyn_cast<DenseElementsAttr>(value.getValue());
-      if (!splat || !splat.isSplat() ||
-          splat.getSplatValue<FloatAttr>().getValueAsDouble() != standIn.key)
-        return;
+    for (Operation *user :
+         llvm::make_early_inc_range(standIn.constant->getUsers())) {
+      auto write = dyn_cast<vector::TransferWriteOp>(user);
+      if (!write)
+        continue;
       rewriter.setInsertionPoint(write);
       Location loc = write.getLoc();
       auto zeros = [&](ArrayRef<int64_t> shape) -> Value {
@@ -231,17 +230,24 @@ static void passStandInsThroughProducts(IRRewriter &rewriter,
         return arith::ConstantOp::create(
             rewriter, loc, cast<TypedAttr>(rewriter.getZeroAttr(zeroType)));
       };
-      AffineExpr m, n, k;
-      bindDims(rewriter.getContext(), m, n, k);
       Value product = vector::ContractionOp::create(
-          rewriter, loc, zeros({16, 16}), zeros({16, 8}), value,
+          rewriter, loc, zeros({16, 16}), zeros({16, 8}), write.getVector(),
           ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {k, n}, {m, n}},
           ArrayRef<vector::IteratorType>{vector::IteratorType::parallel,
                                          vector::IteratorType::parallel,
                                          vector::IteratorType::reduction});
       write.getValueToStoreMutable().set(product);
-    });
+    }
   }
+}
+
+/// Whether `constant` is a splat of the float `key`.
+static bool isSplatOf(arith::ConstantOp constant, double key) {
+  auto value = dyn_cast<DenseElementsAttr>(constant.getValue());
+  if (!value || !value.isSplat())
+    return false;
+  auto element = dyn_cast<FloatAttr>(value.getSplatValue<Attribute>());
+  return element && element.getValueAsDouble() == key;
 }
 
 namespace {
@@ -269,7 +275,7 @@ struct GPUWarpMmaPass : public infini::impl::GPUWarpMmaBase<GPUWarpMmaPass> {
         }
       SmallVector<StandIn> standIns =
           standInForOutsideVectors(rewriter, region, warpTypes);
-      passStandInsThroughProducts(rewriter, region, standIns);
+      passStandInsThroughProducts(rewriter, standIns);
       bool bf16 = punBF16AsF16(rewriter, region);
       RewritePatternSet patterns(&getContext());
       populatePrepareVectorToMMAPatterns(patterns, /*useNvGpu=*/true);
@@ -300,38 +306,35 @@ struct GPUWarpMmaPass : public infini::impl::GPUWarpMmaBase<GPUWarpMmaPass> {
       if (failed(convertVectorToNVVMCompatibleMMASync(rewriter, region)))
         return signalPassFailure();
       // Each stand-in's fragment becomes the outside value, retyped.
-      for (auto [key, outside, warpType] : standIns) {
+      for (const StandIn &standIn : standIns) {
         SmallVector<arith::ConstantOp> fragments;
         region.walk([&](arith::ConstantOp constant) {
-          auto value = dyn_cast<DenseElementsAttr>(constant.getValue());
-          if (value && value.isSplat() && constant.getType() != warpType &&
-              isa<FloatAttr>(value.getSplatValue<Attribute>()) &&
-              value.getSplatValue<FloatAttr>().getValueAsDouble() == key &&
-              !constant->use_empty())
+          if (constant.getType() != standIn.warpType &&
+              !constant->use_empty() && isSplatOf(constant, standIn.key))
             fragments.push_back(constant);
         });
         if (fragments.size() != 1 ||
-            failed(retypeCarried(rewriter, outside, fragments[0].getType(),
-                                 warpTypes))) {
+            failed(retypeCarried(rewriter, standIn.outside,
+                                 fragments[0].getType(), warpTypes))) {
           region.emitOpError()
               << "reads a vector from outside that is not a splat-initialized "
                  "loop-carried accumulator of its tiles";
           return signalPassFailure();
         }
-        rewriter.replaceAllUsesWith(fragments[0], outside);
+        rewriter.replaceAllUsesWith(fragments[0], standIn.outside);
       }
       // Yielded products become their mma.sync's, in the same order.
-      SmallVector<Value> fragments;
+      SmallVector<Value> products;
       region.walk(
-          [&](nvgpu::MmaSyncOp mma) { fragments.push_back(mma.getRes()); });
-      if (!yielded.empty() && fragments.size() != contracts.size()) {
+          [&](nvgpu::MmaSyncOp mma) { products.push_back(mma.getRes()); });
+      if (!yielded.empty() && products.size() != contracts.size()) {
         region.emitOpError() << "has products that are not tensor-core tiles";
         return signalPassFailure();
       }
       for (auto [result, index] : llvm::zip(region->getResults(), yielded)) {
-        yield->insertOperands(yield->getNumOperands(), fragments[index]);
+        yield->insertOperands(yield->getNumOperands(), products[index]);
         warpTypes[result] = result.getType();
-        result.setType(fragments[index].getType());
+        result.setType(products[index].getType());
       }
       // The conversion leaves the vector ops it replaced in place, dead.
       SmallVector<Operation *> ops;
