@@ -7,7 +7,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/CudaBackend.h"
+#include "runtime/DeviceBlockCache.h"
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <dlfcn.h>
@@ -63,9 +65,39 @@ struct Driver {
   CUresult (*memsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
 };
 
+/// Step temporaries straight from the driver, for the DeviceBlockCache.
+class DriverBlockAllocator final : public RawDeviceAllocator {
+public:
+  explicit DriverBlockAllocator(const Driver &driver) : driver(driver) {}
+  void *allocate(size_t bytes) override {
+    CUdeviceptr pointer = 0;
+    CUresult result = driver.memAlloc(&pointer, bytes);
+    if (result != kSuccess) {
+      lastFailure = result;
+      return nullptr;
+    }
+    return reinterpret_cast<void *>(pointer);
+  }
+  void release(void *block) override {
+    driver.memFree(reinterpret_cast<CUdeviceptr>(block));
+  }
+  /// What the last failed cuMemAlloc returned.
+  std::atomic<CUresult> lastFailure{kSuccess};
+
+private:
+  const Driver &driver;
+};
+
+/// Free step temporaries kept beyond this go back to the driver (a step of
+/// the benchmark models holds a few hundred MB of them).
+constexpr size_t kMaxCachedTemporaryBytes = size_t(8) << 30;
+
 /// The process's one CUDA device: driver, context, first recorded error.
 struct CudaState {
   Driver driver{};
+  /// The temporaries of compiled steps (mgpuMemAlloc/mgpuMemFree).
+  DriverBlockAllocator rawTemporaries{driver};
+  DeviceBlockCache temporaries{rawTemporaries, kMaxCachedTemporaryBytes};
   CUcontext context = nullptr;
   std::string deviceName;
   std::mutex errorMutex;
@@ -312,14 +344,21 @@ INFINI_EXPORT CUstream mgpuStreamCreate() {
   return stream;
 }
 
-INFINI_EXPORT void mgpuStreamDestroy(CUstream stream) {
-  if (state && stream)
-    state->driver.streamDestroy(stream);
-}
-
 INFINI_EXPORT void mgpuStreamSynchronize(CUstream stream) {
   INFINI_CUDA_CALL(state->driver.streamSynchronize(stream),
                    "cuStreamSynchronize");
+  if (state && !state->hasFailed())
+    state->temporaries.streamFinished(stream);
+}
+
+INFINI_EXPORT void mgpuStreamDestroy(CUstream stream) {
+  if (!state || !stream)
+    return;
+  // Host code synchronizes a stream before destroying it; should it not,
+  // the blocks freed on it must wait for its kernels before reuse.
+  if (state->temporaries.hasPending(stream))
+    mgpuStreamSynchronize(stream);
+  state->driver.streamDestroy(stream);
 }
 
 INFINI_EXPORT void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
@@ -349,15 +388,17 @@ INFINI_EXPORT void mgpuEventRecord(CUevent event, CUstream stream) {
 
 INFINI_EXPORT void *mgpuMemAlloc(uint64_t bytes, CUstream /*stream*/,
                                  bool /*isHostShared*/) {
-  CUdeviceptr pointer = 0;
-  INFINI_CUDA_CALL(state->driver.memAlloc(&pointer, bytes ? bytes : 1),
-                   "cuMemAlloc");
-  return reinterpret_cast<void *>(pointer);
+  if (!state || state->hasFailed())
+    return nullptr;
+  void *block = state->temporaries.allocate(bytes);
+  if (!block)
+    state->check(state->rawTemporaries.lastFailure, "cuMemAlloc");
+  return block;
 }
 
-INFINI_EXPORT void mgpuMemFree(void *pointer, CUstream /*stream*/) {
-  if (state && pointer)
-    state->driver.memFree(reinterpret_cast<CUdeviceptr>(pointer));
+INFINI_EXPORT void mgpuMemFree(void *pointer, CUstream stream) {
+  if (state)
+    state->temporaries.release(pointer, stream);
 }
 
 INFINI_EXPORT void mgpuMemcpy(void *destination, void *source, size_t bytes,

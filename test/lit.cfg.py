@@ -71,3 +71,9 @@ def _cuda_device_present():
 
 if _cuda_device_present():
     config.available_features.add("cuda-device")
+
+# A libcuda.so.1 that runs no kernels (test/runtime/FakeCudaDriver.cpp): on
+# LD_LIBRARY_PATH it lets tests run CUDA artifacts' host code and the CUDA
+# backend without a GPU, and count their driver calls.
+config.substitutions.append(
+    ("%fake_cuda_dir", os.path.join(config.infini_obj_root, "test", "fake-cuda")))

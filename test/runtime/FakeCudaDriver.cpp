@@ -1,0 +1,250 @@
+//===- FakeCudaDriver.cpp - A libcuda.so.1 that runs no kernels -----------===//
+//
+// Built as `libcuda.so.1` in its own folder (lit's %fake_cuda_dir): a test
+// puts that folder on LD_LIBRARY_PATH, and the runtime's CUDA backend, which
+// dlopens the driver, runs a CUDA artifact against it on a machine without a
+// GPU. "Device" memory is host memory and kernels are not run, so outputs
+// mean nothing; what the test reads is how the runtime and the host code
+// used the driver: every entry point the backend resolves is here, calls are
+// checked (frees and copies of unknown memory, launch shapes, streams) and
+// counted, and the counts are written at exit to the file named by
+// INFINI_FAKE_CUDA_REPORT.
+//
+//===----------------------------------------------------------------------===//
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace {
+using CUresult = int;
+using CUdeviceptr = uint64_t;
+constexpr CUresult kSuccess = 0;
+constexpr CUresult kInvalidValue = 1;
+constexpr CUresult kOutOfMemory = 2;
+
+struct FakeDevice {
+  std::mutex mutex;
+  /// Live allocations: start address to size.
+  std::map<uintptr_t, size_t> allocations;
+  std::set<void *> streams;
+  /// Kernel handles point at their interned names.
+  std::set<std::string> kernelNames;
+  int memAllocs = 0, memFrees = 0, prepareLaunches = 0, stepLaunches = 0,
+      streamCreates = 0, streamSynchronizes = 0, invalidCalls = 0;
+  std::string firstInvalid;
+
+  void invalid(const std::string &what) {
+    if (invalidCalls++ == 0)
+      firstInvalid = what;
+  }
+  /// Whether [address, address + bytes) lies in one live allocation.
+  bool isDeviceRange(CUdeviceptr address, size_t bytes) {
+    auto after = allocations.upper_bound(address);
+    if (after == allocations.begin())
+      return false;
+    auto block = std::prev(after);
+    return address + bytes <= block->first + block->second;
+  }
+
+  ~FakeDevice() {
+    const char *path = std::getenv("INFINI_FAKE_CUDA_REPORT");
+    FILE *report = path ? std::fopen(path, "w") : nullptr;
+    if (!report)
+      return;
+    std::fprintf(report,
+                 "cuMemAlloc: %d\ncuMemFree: %d\nprepare launches: %d\n"
+                 "step launches: %d\ncuStreamCreate: %d\n"
+                 "cuStreamSynchronize: %d\ninvalid calls: %d%s%s\n",
+                 memAllocs, memFrees, prepareLaunches, stepLaunches,
+                 streamCreates, streamSynchronizes, invalidCalls,
+                 invalidCalls ? ", first: " : "", firstInvalid.c_str());
+    std::fclose(report);
+  }
+};
+
+FakeDevice device;
+int contextTag, moduleTag;
+} // namespace
+
+#define FAKE_CUDA_API extern "C" __attribute__((visibility("default")))
+
+FAKE_CUDA_API CUresult cuInit(unsigned) { return kSuccess; }
+FAKE_CUDA_API CUresult cuDeviceGetCount(int *count) {
+  *count = 1;
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuDeviceGet(int *handle, int ordinal) {
+  *handle = ordinal;
+  return ordinal == 0 ? kSuccess : kInvalidValue;
+}
+FAKE_CUDA_API CUresult cuDeviceGetName(char *name, int length, int) {
+  std::snprintf(name, length, "fake CUDA driver (no kernels run)");
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuDevicePrimaryCtxRetain(void **context, int) {
+  *context = &contextTag;
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuCtxSetCurrent(void *) { return kSuccess; }
+FAKE_CUDA_API CUresult cuCtxSynchronize() { return kSuccess; }
+FAKE_CUDA_API CUresult cuGetErrorString(CUresult result, const char **text) {
+  *text = result == kOutOfMemory ? "out of memory" : "invalid value";
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuModuleLoadData(void **module, const void *image) {
+  if (!image)
+    return kInvalidValue;
+  *module = &moduleTag;
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuModuleUnload(void *) { return kSuccess; }
+FAKE_CUDA_API CUresult cuModuleGetFunction(void **function, void *module,
+                                           const char *name) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  if (module != &moduleTag)
+    return kInvalidValue;
+  *function =
+      const_cast<std::string *>(&*device.kernelNames.insert(name).first);
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuLaunchKernel(void *function, unsigned gridX,
+                                      unsigned gridY, unsigned gridZ,
+                                      unsigned blockX, unsigned blockY,
+                                      unsigned blockZ, unsigned sharedBytes,
+                                      void *stream, void **params, void **) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  const std::string &name = *static_cast<const std::string *>(function);
+  uint64_t threads = uint64_t(blockX) * blockY * blockZ;
+  if (!device.kernelNames.count(name))
+    device.invalid("launch of an unknown kernel");
+  else if (!gridX || !gridY || !gridZ || !threads || threads > 1024)
+    device.invalid("launch of " + name + " with an invalid shape");
+  else if (sharedBytes > 48 * 1024 || !params)
+    device.invalid("launch of " + name + " with invalid parameters");
+  else if (stream && !device.streams.count(stream))
+    device.invalid("launch of " + name + " on an unknown stream");
+  ++(name.rfind("step_prepare_", 0) == 0 ? device.prepareLaunches
+                                         : device.stepLaunches);
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuStreamCreate(void **stream, unsigned) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  *stream = std::malloc(1);
+  device.streams.insert(*stream);
+  ++device.streamCreates;
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuStreamDestroy_v2(void *stream) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  if (!device.streams.erase(stream))
+    device.invalid("destroy of an unknown stream");
+  std::free(stream);
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuStreamSynchronize(void *stream) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  if (stream && !device.streams.count(stream))
+    device.invalid("synchronize of an unknown stream");
+  ++device.streamSynchronizes;
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuStreamWaitEvent(void *, void *, unsigned) {
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuEventCreate(void **event, unsigned) {
+  *event = std::malloc(1);
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuEventDestroy_v2(void *event) {
+  std::free(event);
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuEventRecord(void *, void *) { return kSuccess; }
+FAKE_CUDA_API CUresult cuEventSynchronize(void *) { return kSuccess; }
+
+FAKE_CUDA_API CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t bytes) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  ++device.memAllocs;
+  void *block = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!block)
+    return kOutOfMemory;
+  *pointer = reinterpret_cast<CUdeviceptr>(block);
+  device.allocations.emplace(*pointer, bytes);
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuMemFree_v2(CUdeviceptr pointer) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  ++device.memFrees;
+  if (!device.allocations.erase(pointer)) {
+    device.invalid("free of memory cuMemAlloc did not return");
+    return kInvalidValue;
+  }
+  std::free(reinterpret_cast<void *>(pointer));
+  return kSuccess;
+}
+
+namespace {
+/// Copies after checking that the device sides are live device memory.
+CUresult copy(CUdeviceptr destination, bool destinationOnDevice,
+              CUdeviceptr source, bool sourceOnDevice, size_t bytes,
+              const char *call) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  if ((destinationOnDevice && !device.isDeviceRange(destination, bytes)) ||
+      (sourceOnDevice && !device.isDeviceRange(source, bytes))) {
+    device.invalid(std::string(call) + " outside device memory");
+    return kInvalidValue;
+  }
+  std::memcpy(reinterpret_cast<void *>(destination),
+              reinterpret_cast<const void *>(source), bytes);
+  return kSuccess;
+}
+
+template <typename Element>
+CUresult fill(CUdeviceptr destination, Element value, size_t count,
+              const char *call) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  if (!device.isDeviceRange(destination, count * sizeof(Element))) {
+    device.invalid(std::string(call) + " outside device memory");
+    return kInvalidValue;
+  }
+  auto *elements = reinterpret_cast<Element *>(destination);
+  for (size_t i = 0; i < count; ++i)
+    elements[i] = value;
+  return kSuccess;
+}
+} // namespace
+
+FAKE_CUDA_API CUresult cuMemcpyHtoD_v2(CUdeviceptr destination,
+                                       const void *source, size_t bytes) {
+  return copy(destination, true, reinterpret_cast<CUdeviceptr>(source), false,
+              bytes, "cuMemcpyHtoD");
+}
+FAKE_CUDA_API CUresult cuMemcpyDtoH_v2(void *destination, CUdeviceptr source,
+                                       size_t bytes) {
+  return copy(reinterpret_cast<CUdeviceptr>(destination), false, source, true,
+              bytes, "cuMemcpyDtoH");
+}
+FAKE_CUDA_API CUresult cuMemcpyAsync(CUdeviceptr destination,
+                                     CUdeviceptr source, size_t bytes, void *) {
+  return copy(destination, true, source, true, bytes, "cuMemcpyAsync");
+}
+FAKE_CUDA_API CUresult cuMemsetD8_v2(CUdeviceptr destination,
+                                     unsigned char value, size_t count) {
+  return fill<unsigned char>(destination, value, count, "cuMemsetD8");
+}
+FAKE_CUDA_API CUresult cuMemsetD16Async(CUdeviceptr destination,
+                                        unsigned short value, size_t count,
+                                        void *) {
+  return fill<unsigned short>(destination, value, count, "cuMemsetD16Async");
+}
+FAKE_CUDA_API CUresult cuMemsetD32Async(CUdeviceptr destination, unsigned value,
+                                        size_t count, void *) {
+  return fill<unsigned>(destination, value, count, "cuMemsetD32Async");
+}
