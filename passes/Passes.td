@@ -140,6 +140,21 @@ def VectorizeContractions : Pass<"infini-vectorize-contractions", "mlir::func::F
   ];
 }
 
+def CloneSharedFills : Pass<"infini-clone-shared-fills", "mlir::func::FuncOp"> {
+  let summary = "Give every product filled by one shared linalg.fill a fill of its own";
+  let description = [{
+    CSE merges identical fills of empty tensors, so one zero fill can be the
+    initial value of several products. Bufferized, that fill writes one
+    buffer which is then copied for every product but the last. This pass
+    gives each destination (`outs`) use of such a fill in the fill's block its
+    own `tensor.empty` and `linalg.fill`, placed right before the user, so
+    that each bufferizes in place; read-only uses and uses in nested regions
+    keep the shared fill. The GPU pipeline runs it before bufferization, and
+    `infini-gpu-tile-contractions` then folds a zero fill right before a
+    product into the product.
+  }];
+}
+
 def EraseSelfCopies : Pass<"infini-erase-self-copies", "mlir::func::FuncOp"> {
   let summary = "Erase buffer copies whose source and target are the same view";
   let description = [{
@@ -315,6 +330,11 @@ def GPUTileContractions
     each thread updates a register tile of the accumulators from them. The
     phases are nested parallel loops; the block's threads share them and
     meet at barriers in between.
+
+    A zero `linalg.fill` of the output right before a product (nothing but
+    ops free of memory effects in between) is erased, and the product's
+    accumulators start from zero instead of from the output: every output
+    element is written by the tiled product.
 
     With `tensor-cores=f16` (or `bf16`), such a product of f32 values, or
     of f32 and already-16-bit values (weights that

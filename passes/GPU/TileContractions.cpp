@@ -31,7 +31,9 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace infini {
 #define GEN_PASS_DEF_GPUTILECONTRACTIONS
@@ -114,9 +116,36 @@ static scf::ParallelOp buildTileGrid(IRRewriter &rewriter, Location loc,
   return loop;
 }
 
+/// The zero fill of `op`'s output right before `op` (with nothing but ops
+/// free of memory effects in between), or null. The tiled product writes
+/// every output element, so it can start from zero instead.
+static linalg::FillOp zeroFillBefore(linalg::LinalgOp op) {
+  Value output = op.getDpsInitOperand(0)->get();
+  for (Operation *before = op->getPrevNode(); before;
+       before = before->getPrevNode()) {
+    if (auto fill = dyn_cast<linalg::FillOp>(before)) {
+      Value value = fill.getInputs()[0];
+      bool isZero = matchPattern(value, m_PosZeroFloat()) ||
+                    matchPattern(value, m_Zero());
+      return isZero && fill.getOutputs()[0] == output ? fill : nullptr;
+    }
+    if (!isMemoryEffectFree(before))
+      return nullptr;
+  }
+  return nullptr;
+}
+
+/// The zero of `type`, at the insertion point.
+static Value zeroOf(OpBuilder &builder, Location loc, Type type) {
+  return arith::ConstantOp::create(builder, loc,
+                                   cast<TypedAttr>(builder.getZeroAttr(type)));
+}
+
+/// With `fromZero`, the accumulators start from zero rather than from the
+/// output (whose zero fill the caller erased).
 static void tileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
-                            TileDims dims, int64_t rowTile,
-                            int64_t columnTile) {
+                            TileDims dims, int64_t rowTile, int64_t columnTile,
+                            bool fromZero) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   unsigned numLoops = op.getNumLoops();
@@ -174,11 +203,17 @@ static void tileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   OpOperand &init = op.getDpsInitsMutable()[0];
   Value output = init.get();
   SmallVector<Value> accumulators;
+  Value zeroAccumulator =
+      fromZero ? zeroOf(rewriter, loc, getElementTypeOrSelf(output.getType()))
+               : Value();
   for (int64_t i = 0; i < rowTile; ++i)
     for (int64_t j = 0; j < columnTile; ++j)
-      accumulators.push_back(memref::LoadOp::create(
-          rewriter, loc, output,
-          infini::operandIndices(op, init, point(i, j, zero))));
+      accumulators.push_back(
+          fromZero ? zeroAccumulator
+                   : memref::LoadOp::create(
+                         rewriter, loc, output,
+                         infini::operandIndices(op, init, point(i, j, zero)))
+                         .getResult());
 
   // The reduction: each input element is loaded once per tile position it
   // depends on, then every tile element runs the op's payload.
@@ -532,7 +567,8 @@ static constexpr int64_t kMmaRowPadding = 8;
 /// is a nested parallel loop, which the cooperative launch spreads over the
 /// block's threads with barriers in between.
 static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
-                                 TileDims dims, const BlockTiling &tiling) {
+                                 TileDims dims, const BlockTiling &tiling,
+                                 bool fromZero) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   unsigned numLoops = op.getNumLoops();
@@ -608,11 +644,16 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   } else {
     SmallVector<Value> ij =
         parallelLoop(rewriter, loc, {tiling.rows, tiling.columns});
-    Value row = arith::AddIOp::create(rewriter, loc, rowBase, ij[0]);
-    Value column = arith::AddIOp::create(rewriter, loc, columnBase, ij[1]);
-    Value value = memref::LoadOp::create(
-        rewriter, loc, init.get(),
-        infini::operandIndices(op, init, point(rewriter, row, column, zero)));
+    Value value;
+    if (fromZero) {
+      value = zeroOf(rewriter, loc, accType);
+    } else {
+      Value row = arith::AddIOp::create(rewriter, loc, rowBase, ij[0]);
+      Value column = arith::AddIOp::create(rewriter, loc, columnBase, ij[1]);
+      value = memref::LoadOp::create(
+          rewriter, loc, init.get(),
+          infini::operandIndices(op, init, point(rewriter, row, column, zero)));
+    }
     memref::StoreOp::create(rewriter, loc, value, accTile, ij);
     rewriter.setInsertionPoint(body, bodyPoint);
   }
@@ -705,7 +746,7 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     Value value = memref::LoadOp::create(rewriter, loc, accTile, ij);
     SmallVector<Value> outputIndices =
         infini::operandIndices(op, init, point(rewriter, row, column, zero));
-    if (inRegisters)
+    if (inRegisters && !fromZero)
       value = arith::AddFOp::create(
           rewriter, loc,
           memref::LoadOp::create(rewriter, loc, init.get(), outputIndices),
@@ -855,23 +896,33 @@ struct GPUTileContractionsPass
     for (auto [op, dims] : nested)
       warpTileContraction(rewriter, op, dims, mmaType, warps);
     for (auto [op, dims] : contractions) {
+      // A zero fill of the output right before the product becomes the
+      // product's initial value: one kernel and one pass over the output
+      // fewer.
+      bool fromZero = false;
+      if (linalg::FillOp fill = zeroFillBefore(op)) {
+        rewriter.eraseOp(fill);
+        fromZero = true;
+      }
       if (!sharedMemoryTiles || !isLarge(op, dims)) {
-        tileContraction(rewriter, op, dims, rowTile, columnTile);
+        tileContraction(rewriter, op, dims, rowTile, columnTile, fromZero);
         continue;
       }
       if (mmaType && suitsTensorCores(op, mmaType)) {
         blockTileContraction(
             rewriter, op, dims,
-            {kBlockRows, kBlockColumns, kMmaBlockDepth, 1, 1, mmaType, warps});
+            {kBlockRows, kBlockColumns, kMmaBlockDepth, 1, 1, mmaType, warps},
+            fromZero);
         continue;
       }
       // Register tiles must divide the shared-memory tile.
       if (kBlockRows % rowTile == 0 && kBlockColumns % columnTile == 0)
         blockTileContraction(rewriter, op, dims,
                              {kBlockRows, kBlockColumns, kBlockDepth, rowTile,
-                              columnTile, Type(), warps});
+                              columnTile, Type(), warps},
+                             fromZero);
       else
-        tileContraction(rewriter, op, dims, rowTile, columnTile);
+        tileContraction(rewriter, op, dims, rowTile, columnTile, fromZero);
     }
   }
 };

@@ -83,6 +83,33 @@ func.func @large(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96x
 
 // -----
 
+// After a zero fill of the output, the registers' sums are the outputs: the
+// block stores them without reading the output. In the shared tile (three
+// warps), the accumulators start from zero.
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-SAME: (%{{[^:]+}}: memref<?x100xf32>, %{{[^:]+}}: memref<100x96xf32>, %[[C:[^:]+]]: memref<?x96xf32>)
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: memref.load %[[C]]
+// CHECK: } {infini.warp_level}
+// CHECK: scf.parallel
+// CHECK: %[[SUM:.+]] = memref.load
+// CHECK-NOT: memref.load %[[C]]
+// CHECK: memref.store %[[SUM]], %[[C]]
+// WARPS3-LABEL: func.func @zero_filled
+// WARPS3-SAME: %[[C:[^:]+]]: memref<?x96xf32>)
+// WARPS3-NOT: memref.load %[[C]]
+// WARPS3: memref.store %cst{{.*}}, %{{.+}} : memref<64x72xf32>
+// WARPS3-NOT: memref.load %[[C]]
+// WARPS3: memref.store %{{.+}}, %[[C]]
+func.func @zero_filled(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x96xf32>)
+  linalg.matmul ins(%a, %b : memref<?x100xf32>, memref<100x96xf32>) outs(%c : memref<?x96xf32>)
+  return
+}
+
+// -----
+
 // Small products keep the per-thread register tiles.
 // CHECK-LABEL: func.func @small
 // CHECK-NOT: vector.contract

@@ -89,3 +89,64 @@ func.func @large(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96x
   linalg.matmul ins(%a, %b : memref<?x100xf32>, memref<100x96xf32>) outs(%c : memref<?x96xf32>)
   return
 }
+
+// A zero fill of the output right before a product is erased: the register
+// tiles start from zero and the output is only stored.
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-SAME: (%[[A:[^:]+]]: memref<?x8xf32>, %[[B:[^:]+]]: memref<8x64xf32>, %[[C:[^:]+]]: memref<?x64xf32>)
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: memref.load %[[C]]
+// CHECK: scf.for {{.*}} iter_args(%{{.+}} = %cst, %{{.+}} = %cst, %{{.+}} = %cst, %{{.+}} = %cst) -> (f32, f32, f32, f32)
+// CHECK-NOT: memref.load %[[C]]
+// CHECK: memref.store %{{.+}}, %[[C]]
+func.func @zero_filled(%a: memref<?x8xf32>, %b: memref<8x64xf32>, %c: memref<?x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x64xf32>)
+  linalg.matmul ins(%a, %b : memref<?x8xf32>, memref<8x64xf32>) outs(%c : memref<?x64xf32>)
+  return
+}
+
+// In shared-memory tiles, the accumulator tile starts from zero instead of
+// from the output.
+// CHECK-LABEL: func.func @zero_filled_large
+// CHECK-SAME: (%[[A:[^:]+]]: memref<?x100xf32>, %[[B:[^:]+]]: memref<100x96xf32>, %[[C:[^:]+]]: memref<?x96xf32>)
+// CHECK-NOT: linalg.fill
+// CHECK: %[[CT:.+]] = memref.alloc() : memref<64x64xf32>
+// CHECK: scf.parallel
+// CHECK-NOT: memref.load %[[C]]
+// CHECK: memref.store %cst, %[[CT]]
+// CHECK: scf.for
+// CHECK-NOT: memref.load %[[C]]
+// CHECK: memref.store %{{.+}}, %[[C]]
+func.func @zero_filled_large(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x96xf32>)
+  linalg.matmul ins(%a, %b : memref<?x100xf32>, memref<100x96xf32>) outs(%c : memref<?x96xf32>)
+  return
+}
+
+// Fills that are not zero, not of the product's output, or not right before
+// it (a write of the output in between) stay, and the product reads the
+// output.
+// CHECK-LABEL: func.func @fills_kept
+// CHECK-SAME: (%[[A:[^:]+]]: memref<4x8xf32>, %[[B:[^:]+]]: memref<8x64xf32>, %[[C:[^:]+]]: memref<4x64xf32>, %[[D:[^:]+]]: memref<4x64xf32>)
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[C]]
+// CHECK: memref.load %[[C]]
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[D]]
+// CHECK: memref.load %[[C]]
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[C]]
+// CHECK: memref.store %{{.+}}, %[[C]][%c0, %c0]
+// CHECK: memref.load %[[C]]
+func.func @fills_kept(%a: memref<4x8xf32>, %b: memref<8x64xf32>, %c: memref<4x64xf32>, %d: memref<4x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %c0 = arith.constant 0 : index
+  linalg.fill ins(%one : f32) outs(%c : memref<4x64xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x64xf32>) outs(%c : memref<4x64xf32>)
+  linalg.fill ins(%zero : f32) outs(%d : memref<4x64xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x64xf32>) outs(%c : memref<4x64xf32>)
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x64xf32>)
+  memref.store %one, %c[%c0, %c0] : memref<4x64xf32>
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x64xf32>) outs(%c : memref<4x64xf32>)
+  return
+}
