@@ -48,6 +48,12 @@ operandIndices(mlir::linalg::LinalgOp op, mlir::OpOperand &operand,
 /// 1): loops nested deeper run in one thread each.
 unsigned countEnclosingParallelLoops(mlir::Operation *op);
 
+/// The `linalg.fill` of `op`'s one output buffer right before `op`, with
+/// nothing but ops free of memory effects in between, or null. A GPU
+/// rewrite of `op` that writes every output element can fold the fill into
+/// its initial value: one kernel and one pass over the output fewer.
+mlir::linalg::FillOp fillRightBefore(mlir::linalg::LinalgOp op);
+
 /// Patterns lowering each infini op family to linalg/tensor/arith/math.
 void populateLowerNormAndFeedForwardPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerRopePatterns(mlir::RewritePatternSet &patterns);

@@ -464,7 +464,10 @@ def GPUWarpReductions
     (coalesced reads) from the combiner's identity, `gpu.subgroup_reduce`
     combines the lanes' partials, and lane 0 folds the total into the
     output. Before, one thread folded a whole row, its neighbours reading a
-    row apart.
+    row apart. When a `linalg.fill` of the output comes right before the
+    reduction (nothing but ops free of memory effects in between) and every
+    output element is a row of its own, the fill is erased and lane 0 folds
+    the total into the fill's value instead of reading the output.
 
     Lanes are counted from the block size, so the host emulation's
     one-thread blocks (infini-emulate-gpu) are warps of one lane whose

@@ -116,23 +116,29 @@ static scf::ParallelOp buildTileGrid(IRRewriter &rewriter, Location loc,
   return loop;
 }
 
-/// The zero fill of `op`'s output right before `op` (with nothing but ops
-/// free of memory effects in between), or null. The tiled product writes
-/// every output element, so it can start from zero instead.
-static linalg::FillOp zeroFillBefore(linalg::LinalgOp op) {
+linalg::FillOp infini::fillRightBefore(linalg::LinalgOp op) {
+  if (op.getNumDpsInits() != 1)
+    return nullptr;
   Value output = op.getDpsInitOperand(0)->get();
   for (Operation *before = op->getPrevNode(); before;
        before = before->getPrevNode()) {
-    if (auto fill = dyn_cast<linalg::FillOp>(before)) {
-      Value value = fill.getInputs()[0];
-      bool isZero = matchPattern(value, m_PosZeroFloat()) ||
-                    matchPattern(value, m_Zero());
-      return isZero && fill.getOutputs()[0] == output ? fill : nullptr;
-    }
+    if (auto fill = dyn_cast<linalg::FillOp>(before))
+      return fill.getOutputs()[0] == output ? fill : nullptr;
     if (!isMemoryEffectFree(before))
       return nullptr;
   }
   return nullptr;
+}
+
+/// The zero fill of `op`'s output right before `op`, or null.
+static linalg::FillOp zeroFillBefore(linalg::LinalgOp op) {
+  linalg::FillOp fill = infini::fillRightBefore(op);
+  if (!fill)
+    return nullptr;
+  Value value = fill.getInputs()[0];
+  return matchPattern(value, m_PosZeroFloat()) || matchPattern(value, m_Zero())
+             ? fill
+             : nullptr;
 }
 
 /// The zero of `type`, at the insertion point.

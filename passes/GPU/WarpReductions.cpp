@@ -118,6 +118,17 @@ static std::optional<RowReduction> matchRowReduction(linalg::LinalgOp op) {
 static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
                                 const RowReduction &reduction) {
   Location loc = op.getLoc();
+  // A fill of the output right before the reduction becomes the value each
+  // row's total is folded into, when every output element is a row of its
+  // own (written once).
+  Value initialValue;
+  OpOperand &output = op.getDpsInitsMutable()[0];
+  if (linalg::FillOp fill = infini::fillRightBefore(op))
+    if (op.getMatchingIndexingMap(&output).getNumResults() ==
+        op.getNumLoops() - 1) {
+      initialValue = fill.getInputs()[0];
+      rewriter.eraseOp(fill);
+    }
   rewriter.setInsertionPoint(op);
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
@@ -213,7 +224,10 @@ static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
   auto store = scf::IfOp::create(rewriter, loc, first, false);
   rewriter.setInsertionPoint(store.thenBlock()->getTerminator());
   SmallVector<Value> outIndices = indices(init, zero);
-  Value old = memref::LoadOp::create(rewriter, loc, init.get(), outIndices);
+  Value old = initialValue ? initialValue
+                           : memref::LoadOp::create(rewriter, loc, init.get(),
+                                                    outIndices)
+                                 .getResult();
   Operation *combined = rewriter.clone(*reduction.combiner);
   combined->setOperands({old, total});
   memref::StoreOp::create(rewriter, loc, combined->getResult(0), init.get(),

@@ -43,6 +43,30 @@ func.func @sum_of_squares(%x: memref<?x64x128xf32>, %out: memref<?x64xf32>) {
 
 // -----
 
+// A fill of the output right before the reduction is folded into it: lane 0
+// combines the total with the fill's value and stores it, without reading
+// the output.
+// CHECK-LABEL: func.func @filled
+// CHECK-SAME: (%[[X:[^:]+]]: memref<16x256xf32>, %[[OUT:[^:]+]]: memref<16xf32>, %[[START:[^:]+]]: f32)
+// CHECK-NOT: linalg.fill
+// CHECK: %[[TOTAL:.+]] = gpu.subgroup_reduce add
+// CHECK-NOT: memref.load %[[OUT]]
+// CHECK: %[[NEW:.+]] = arith.addf %[[START]], %[[TOTAL]]
+// CHECK: memref.store %[[NEW]], %[[OUT]]
+func.func @filled(%x: memref<16x256xf32>, %out: memref<16xf32>, %start: f32) {
+  linalg.fill ins(%start : f32) outs(%out : memref<16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<16x256xf32>) outs(%out : memref<16xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %sum = arith.addf %acc, %v : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
 // A maximum starts the lanes from -inf.
 // CHECK-LABEL: func.func @row_max
 // CHECK: %[[NEGINF:.+]] = arith.constant 0xFF800000 : f32
