@@ -155,6 +155,21 @@ def CloneSharedFills : Pass<"infini-clone-shared-fills", "mlir::func::FuncOp"> {
   }];
 }
 
+def FoldResidualAdds : Pass<"infini-fold-residual-adds", "mlir::func::FuncOp"> {
+  let summary = "Start a product added to a residual from that residual";
+  let description = [{
+    Rewrites `r = x + P` (an element-wise `linalg.generic` adding two
+    tensors), where `P` is a contraction started from a zero `linalg.fill`
+    whose result reaches the add alone, directly or through one
+    `tensor.collapse_shape`, into the contraction started from `x` (through
+    the matching `tensor.expand_shape`): contractions add their products to
+    their initial value. The block's residual additions after the output
+    and down projections then cost no kernel of their own on the GPU. `x`
+    must be defined before the contraction.
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
 def EraseSelfCopies : Pass<"infini-erase-self-copies", "mlir::func::FuncOp"> {
   let summary = "Erase buffer copies whose source and target are the same view";
   let description = [{

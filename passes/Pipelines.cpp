@@ -157,7 +157,8 @@ LogicalResult infini::verifyGPUPipelineOptions(
 
 void infini::buildLinalgToGPUPipeline(OpPassManager &pm,
                                       const GPUPipelineOptions &options) {
-  addPasses(pm, "infini-export-step,func.func(infini-clone-shared-fills)");
+  addPasses(pm, "infini-export-step,func.func(infini-clone-shared-fills,"
+                "infini-fold-residual-adds)");
   addBufferization(pm);
   // Row reductions go to whole warps, which need whole-warp blocks.
   if (options.blockSize % kWarpSize == 0)
