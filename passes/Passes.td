@@ -484,6 +484,16 @@ def GPUWarpReductions
     output element is a row of its own, the fill is erased and lane 0 folds
     the total into the fill's value instead of reading the output.
 
+    An element-wise `linalg.generic` after a reduction outside parallel
+    loops (only allocations and ops free of memory effects in between,
+    which move before it) that reads the reduction's output through the
+    reduction's own map, has rows of the same static length, and writes a
+    buffer the reduction does not touch (reading it only at the element it
+    writes) is computed by the warp that reduced each row, right after the
+    reduction: its lanes stride over the row, and the row's result comes
+    from a register. RMSNorm's scaling and Infini-attention's memory-read
+    division then need no kernel of their own.
+
     Lanes are counted from the block size, so the host emulation's
     one-thread blocks (infini-emulate-gpu) are warps of one lane whose
     subgroup reduction is the identity. The pipeline runs this pass only

@@ -11,6 +11,10 @@
 // blocks of 8 rows for a reduction of its own, all the rows for one in a
 // block's loop (the fused attention's row maximum and sum).
 //
+// An element-wise op that reads each row's result right after (RMSNorm's
+// scaling) is computed by the same warp, from the result in a register,
+// instead of by a kernel of its own.
+//
 // The lane count is min(32, the block's size), so the host emulation's
 // one-thread blocks are warps of one lane, whose subgroup reduction is the
 // identity. infini-gpu-subgroup-reduce-to-shuffles lowers the reductions to
@@ -23,6 +27,7 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace infini {
@@ -112,6 +117,80 @@ static std::optional<RowReduction> matchRowReduction(linalg::LinalgOp op) {
   return std::nullopt;
 }
 
+/// Whether `value`, used at `op`, is defined before `op`'s position.
+static bool isDefinedBefore(Value value, Operation *op) {
+  Operation *definition = value.getDefiningOp();
+  Block *block = definition ? definition->getBlock()
+                            : cast<BlockArgument>(value).getOwner();
+  Operation *ancestor = block->findAncestorOpInBlock(*op);
+  if (!ancestor)
+    return false;
+  return !definition || definition->getBlock() != ancestor->getBlock() ||
+         definition->isBeforeInBlock(ancestor);
+}
+
+/// The element-wise op after the row reduction `op` (outside parallel
+/// loops) that reads the reduction's result per row and writes a buffer of
+/// rows as long as `op`'s, which the warp that reduced a row can compute
+/// next: RMSNorm's scaling, the memory read's division. Only allocations
+/// and ops free of memory effects may come in between; they are returned
+/// in `between`, to be moved before `op`. Null otherwise.
+static linalg::GenericOp rowConsumer(linalg::LinalgOp op,
+                                     SmallVector<Operation *> &between) {
+  Operation *next = op->getNextNode();
+  for (; next && (isMemoryEffectFree(next) || isa<memref::AllocOp>(next));
+       next = next->getNextNode())
+    between.push_back(next);
+  auto consumer = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!consumer || infini::countEnclosingParallelLoops(op) != 0 ||
+      !consumer.hasPureBufferSemantics() || consumer.getNumDpsInits() != 1 ||
+      consumer.getNumLoops() != op.getNumLoops() ||
+      consumer.getNumParallelLoops() != consumer.getNumLoops() ||
+      !llvm::all_of(consumer.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isProjectedPermutation(); }))
+    return nullptr;
+  // The rows are the same: the reduction's output is read through the
+  // reduction's own map, and the rows are as long, statically.
+  OpOperand &reduced = op.getDpsInitsMutable()[0];
+  Value result = reduced.get();
+  AffineMap rowMap = op.getMatchingIndexingMap(&reduced);
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  SmallVector<int64_t> consumerBounds = consumer.getStaticLoopRanges();
+  if (ShapedType::isDynamic(bounds.back()) ||
+      consumerBounds.back() != bounds.back() ||
+      rowMap.getNumResults() != op.getNumLoops() - 1)
+    return nullptr;
+  int readsOfResult = 0;
+  for (OpOperand *input : consumer.getDpsInputOperands())
+    if (input->get() == result) {
+      if (consumer.getMatchingIndexingMap(input) != rowMap)
+        return nullptr;
+      ++readsOfResult;
+    }
+  // What the consumer writes is none of what the reduction reads or writes,
+  // and it reads it, if at all, only at the element it writes (an update in
+  // place). Its operands and captured values exist where the fused loop
+  // goes.
+  OpOperand *written = consumer.getDpsInitOperand(0);
+  AffineMap writtenMap = consumer.getMatchingIndexingMap(written);
+  if (readsOfResult == 0 ||
+      llvm::is_contained(op->getOperands(), written->get()) ||
+      llvm::any_of(consumer.getDpsInputOperands(), [&](OpOperand *input) {
+        return input->get() == written->get() &&
+               consumer.getMatchingIndexingMap(input) != writtenMap;
+      }))
+    return nullptr;
+  bool capturesLater = false;
+  consumer->walk([&](Operation *nested) {
+    for (Value value : nested->getOperands())
+      if (!consumer->isAncestor(value.getParentBlock()->getParentOp()) &&
+          !isDefinedBefore(value, op) &&
+          !llvm::is_contained(between, value.getDefiningOp()))
+        capturesLater = true;
+  });
+  return capturesLater ? nullptr : consumer;
+}
+
 /// Replaces `op` by a warp-level loop over its rows (inside a loop over
 /// blocks of rows when `op` is not in a block's loop already), each row
 /// reduced by the lanes of one warp.
@@ -129,6 +208,11 @@ static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
       initialValue = fill.getInputs()[0];
       rewriter.eraseOp(fill);
     }
+  SmallVector<Operation *> between;
+  linalg::GenericOp consumer = rowConsumer(op, between);
+  if (consumer)
+    for (Operation *moved : between)
+      moved->moveBefore(op);
   rewriter.setInsertionPoint(op);
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
@@ -221,8 +305,8 @@ static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
       rewriter, loc, partial.getResult(0), reduction.kind, /*uniform=*/true);
   Value first = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
                                       lane, zero);
-  auto store = scf::IfOp::create(rewriter, loc, first, false);
-  rewriter.setInsertionPoint(store.thenBlock()->getTerminator());
+  // Every lane folds the (uniform) total into the output's value; lane 0
+  // stores it.
   SmallVector<Value> outIndices = indices(init, zero);
   Value old = initialValue ? initialValue
                            : memref::LoadOp::create(rewriter, loc, init.get(),
@@ -230,8 +314,54 @@ static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
                                  .getResult();
   Operation *combined = rewriter.clone(*reduction.combiner);
   combined->setOperands({old, total});
-  memref::StoreOp::create(rewriter, loc, combined->getResult(0), init.get(),
-                          outIndices);
+  Value rowResult = combined->getResult(0);
+  {
+    OpBuilder::InsertionGuard insertionGuard(rewriter);
+    auto store = scf::IfOp::create(rewriter, loc, first, false);
+    rewriter.setInsertionPoint(store.thenBlock()->getTerminator());
+    memref::StoreOp::create(rewriter, loc, rowResult, init.get(), outIndices);
+  }
+  if (consumer) {
+    // The consumer's elements of this row, strided over the lanes like the
+    // reduction's reads, taking the row's result from the register.
+    Block &consumerBody = consumer.getRegion().front();
+    scf::ForOp::create(
+        rewriter, loc, lane, rowLength, lanes, ValueRange{},
+        [&](OpBuilder &builder, Location loc, Value k, ValueRange) {
+          SmallVector<Value> consumerPoint(point.begin(), point.end());
+          consumerPoint.back() = k;
+          IRMapping mapping;
+          for (OpOperand &operand : consumer->getOpOperands()) {
+            BlockArgument argument =
+                consumerBody.getArgument(operand.getOperandNumber());
+            if (operand.get() == init.get()) {
+              mapping.map(argument, rowResult);
+              continue;
+            }
+            if (argument.use_empty())
+              continue;
+            mapping.map(argument, memref::LoadOp::create(
+                                      builder, loc, operand.get(),
+                                      infini::operandIndices(consumer, operand,
+                                                             consumerPoint)));
+          }
+          for (Operation &bodyOp : consumerBody.without_terminator()) {
+            if (auto indexOp = dyn_cast<linalg::IndexOp>(bodyOp)) {
+              mapping.map(indexOp.getResult(), consumerPoint[indexOp.getDim()]);
+              continue;
+            }
+            builder.clone(bodyOp, mapping);
+          }
+          OpOperand *written = consumer.getDpsInitOperand(0);
+          memref::StoreOp::create(
+              builder, loc,
+              mapping.lookup(consumerBody.getTerminator()->getOperand(0)),
+              written->get(),
+              infini::operandIndices(consumer, *written, consumerPoint));
+          scf::YieldOp::create(builder, loc);
+        });
+    rewriter.eraseOp(consumer);
+  }
   rewriter.eraseOp(op);
 }
 

@@ -67,6 +67,103 @@ func.func @filled(%x: memref<16x256xf32>, %out: memref<16xf32>, %start: f32) {
 
 // -----
 
+// RMSNorm: the scaling that reads each row's sum right after the reduction
+// is computed by the warp that reduced the row, from the sum in a register
+// (lanes strided over the row like the reduction's reads); the allocation
+// in between moves before the loop. One kernel instead of three with the
+// fill; the sums, read by nobody else, are not even stored.
+// CHECK-LABEL: func.func @rmsnorm
+// CHECK-SAME: (%[[X:[^:]+]]: memref<?x64x128xf32>, %[[W:[^:]+]]: memref<128xf32>)
+// CHECK-NOT: linalg.
+// CHECK: %[[Y:.+]] = memref.alloc(%{{.+}}) : memref<?x64x128xf32>
+// CHECK-NOT: memref.alloc
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: scf.for %{{.+}} = %[[LANE:[^ ]+]] to %c128 step %[[LANES:[^ ]+]] iter_args
+// CHECK: %[[TOTAL:.+]] = gpu.subgroup_reduce add
+// CHECK: %[[SUM:.+]] = arith.addf %[[TOTAL]], %cst
+// CHECK: scf.for %[[K:.+]] = %[[LANE]] to %c128 step %[[LANES]] {
+// CHECK: %[[V:.+]] = memref.load %[[X]][%{{.+}}, %{{.+}}, %[[K]]]
+// CHECK: %[[G:.+]] = memref.load %[[W]][%[[K]]]
+// CHECK-NOT: memref.load
+// CHECK: arith.divf %[[SUM]]
+// CHECK: math.rsqrt
+// CHECK: memref.store %{{.+}}, %[[Y]][%{{.+}}, %{{.+}}, %[[K]]]
+// CHECK: } {infini.warp_level}
+// CHECK-NOT: scf.parallel
+// CHECK: return %[[Y]]
+func.func @rmsnorm(%x: memref<?x64x128xf32>, %w: memref<128xf32>) -> memref<?x64x128xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 128.0 : f32
+  %b = memref.dim %x, %c0 : memref<?x64x128xf32>
+  %sums = memref.alloc(%b) : memref<?x64xf32>
+  linalg.fill ins(%zero : f32) outs(%sums : memref<?x64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, t, d) -> (b, t, d)>, affine_map<(b, t, d) -> (b, t)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x : memref<?x64x128xf32>) outs(%sums : memref<?x64xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %sq = arith.mulf %v, %v : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  %y = memref.alloc(%b) : memref<?x64x128xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, t, d) -> (b, t, d)>, affine_map<(b, t, d) -> (b, t)>,
+                                   affine_map<(b, t, d) -> (d)>, affine_map<(b, t, d) -> (b, t, d)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %sums, %w : memref<?x64x128xf32>, memref<?x64xf32>, memref<128xf32>) outs(%y : memref<?x64x128xf32>) {
+  ^bb0(%v: f32, %s: f32, %g: f32, %o: f32):
+    %mean = arith.divf %s, %n : f32
+    %r = math.rsqrt %mean : f32
+    %scaled = arith.mulf %v, %r : f32
+    %out = arith.mulf %scaled, %g : f32
+    linalg.yield %out : f32
+  }
+  return %y : memref<?x64x128xf32>
+}
+
+// -----
+
+// Consumers left to kernels of their own: one that overwrites what the
+// reduction reads, and one that reads the sums of other rows.
+// CHECK-LABEL: func.func @consumers_kept
+// CHECK: gpu.subgroup_reduce
+// CHECK: linalg.generic
+// CHECK: gpu.subgroup_reduce
+// CHECK: linalg.generic
+func.func @consumers_kept(%x: memref<64x128xf32>, %sums: memref<64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(t, d) -> (t, d)>, affine_map<(t, d) -> (t)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x128xf32>) outs(%sums : memref<64xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %sum = arith.addf %acc, %v : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(t, d) -> (t)>, affine_map<(t, d) -> (t, d)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%sums : memref<64xf32>) outs(%x : memref<64x128xf32>) {
+  ^bb0(%s: f32, %o: f32):
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(t, d) -> (t, d)>, affine_map<(t, d) -> (t)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x128xf32>) outs(%sums : memref<64xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %sum = arith.addf %acc, %v : f32
+    linalg.yield %sum : f32
+  }
+  %y = memref.alloc() : memref<128x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(d, t) -> (t)>, affine_map<(d, t) -> (d, t)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%sums : memref<64xf32>) outs(%y : memref<128x64xf32>) {
+  ^bb0(%s: f32, %o: f32):
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // A maximum starts the lanes from -inf.
 // CHECK-LABEL: func.func @row_max
 // CHECK: %[[NEGINF:.+]] = arith.constant 0xFF800000 : f32
