@@ -335,7 +335,9 @@ def GPUTileContractions
 
     With `shared-memory-tiles` and register tiles that divide 64, a product
     whose rows and columns number at least 32 and whose reduction at least 16 (unknown sizes count as large)
-    is instead cut into 64 x 64 output tiles, each an iteration of the outer
+    is instead cut into 64 x 64 output tiles (64 x 32 where the innermost
+    column dimension has 32 columns, as the projections' weight panels do,
+    so that no block computes columns past it), each an iteration of the outer
     loop and so a GPU block of `infini-parallel-loops-to-gpu`'s cooperative
     kind: its accumulators live in a shared-memory tile, and for every
     16-deep slice of the reduction the block first stages the two inputs'

@@ -762,10 +762,10 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   rewriter.eraseOp(op);
 }
 
-/// The shared-memory tile: 64 x 64 outputs of a block, 16-deep slices of
-/// the reduction on CUDA cores (24 KiB of f32 tiles), 64-deep on tensor
-/// cores (about 35 KiB: 16-bit input tiles and the f32 accumulators,
-/// padded).
+/// The shared-memory tile: 64 x 64 outputs of a block (64 x 32 for
+/// 32-column panels, see blockColumns), 16-deep slices of the reduction on
+/// CUDA cores (24 KiB of f32 tiles), 64-deep on tensor cores (about 35 KiB:
+/// 16-bit input tiles and the f32 accumulators, padded).
 static constexpr int64_t kBlockRows = 64, kBlockColumns = 64, kBlockDepth = 16,
                          kMmaBlockDepth = 64;
 
@@ -778,6 +778,17 @@ static bool isLarge(linalg::LinalgOp op, TileDims dims) {
   };
   return atLeast(dims.m, kBlockRows / 2) &&
          atLeast(dims.n, kBlockColumns / 2) && atLeast(dims.k, kBlockDepth);
+}
+
+/// The columns of a block's output tile: 64, or 32 where the innermost
+/// column dimension has no more (the projections' 32-column weight
+/// panels, whose other columns are an outer loop), so that no block
+/// computes columns past its dimension's end.
+static int64_t blockColumns(linalg::LinalgOp op, TileDims dims) {
+  int64_t columns = op.getStaticLoopRanges()[dims.n];
+  return !ShapedType::isDynamic(columns) && columns <= kBlockColumns / 2
+             ? kBlockColumns / 2
+             : kBlockColumns;
 }
 
 /// Whether tensor cores can compute `op`: a product into f32 of f32 values
@@ -914,17 +925,18 @@ struct GPUTileContractionsPass
         tileContraction(rewriter, op, dims, rowTile, columnTile, fromZero);
         continue;
       }
+      int64_t columns = blockColumns(op, dims);
       if (mmaType && suitsTensorCores(op, mmaType)) {
         blockTileContraction(
             rewriter, op, dims,
-            {kBlockRows, kBlockColumns, kMmaBlockDepth, 1, 1, mmaType, warps},
+            {kBlockRows, columns, kMmaBlockDepth, 1, 1, mmaType, warps},
             fromZero);
         continue;
       }
       // Register tiles must divide the shared-memory tile.
-      if (kBlockRows % rowTile == 0 && kBlockColumns % columnTile == 0)
+      if (kBlockRows % rowTile == 0 && columns % columnTile == 0)
         blockTileContraction(rewriter, op, dims,
-                             {kBlockRows, kBlockColumns, kBlockDepth, rowTile,
+                             {kBlockRows, columns, kBlockDepth, rowTile,
                               columnTile, Type(), warps},
                              fromZero);
       else

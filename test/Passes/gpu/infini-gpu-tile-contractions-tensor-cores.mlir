@@ -110,6 +110,31 @@ func.func @zero_filled(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref
 
 // -----
 
+// With 32-column weight panels, a block is 64 x 32: a 64 x 40 weight tile,
+// and the 8 warps each own 1 x 2 tiles (16 x 16 elements).
+// CHECK-LABEL: func.func @panels
+// CHECK-DAG: memref.alloc() : memref<64x72xf16>
+// CHECK-DAG: memref.alloc() : memref<64x40xf16>
+// CHECK-DAG: memref.alloc() : memref<64x40xf32>
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c4, %c2)
+// CHECK: scf.for {{.*}} -> (vector<16x8xf32>, vector<16x8xf32>)
+// CHECK-COUNT-2: vector.contract
+func.func @panels(%a: memref<?x100xf32>, %w: memref<3x100x32xf16>, %c: memref<3x?x32xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(p, t, n, k) -> (t, k)>, affine_map<(p, t, n, k) -> (p, k, n)>,
+                                   affine_map<(p, t, n, k) -> (p, t, n)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x100xf32>, memref<3x100x32xf16>) outs(%c : memref<3x?x32xf32>) {
+  ^bb0(%x: f32, %y: f16, %acc: f32):
+    %e = arith.extf %y : f16 to f32
+    %m = arith.mulf %x, %e : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Small products keep the per-thread register tiles.
 // CHECK-LABEL: func.func @small
 // CHECK-NOT: vector.contract

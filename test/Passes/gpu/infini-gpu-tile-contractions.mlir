@@ -150,3 +150,26 @@ func.func @fills_kept(%a: memref<4x8xf32>, %b: memref<8x64xf32>, %c: memref<4x64
   linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x64xf32>) outs(%c : memref<4x64xf32>)
   return
 }
+
+// A product whose innermost column dimension has 32 columns (a 32-column
+// weight panel; the panels are an outer loop) gets 64 x 32 blocks, so no
+// block computes columns past the panel (the column blocks' loop, of one
+// iteration, folds away).
+// CHECK-LABEL: func.func @panels
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c3, %{{.+}}) step (%c1, %c1) {
+// CHECK-DAG: memref.alloc() : memref<64x16xf32>
+// CHECK-DAG: memref.alloc() : memref<16x32xf32>
+// CHECK-DAG: memref.alloc() : memref<64x32xf32>
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c32, %c16)
+func.func @panels(%a: memref<?x100xf32>, %w: memref<3x100x32xf32>, %c: memref<3x?x32xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(p, t, n, k) -> (t, k)>, affine_map<(p, t, n, k) -> (p, k, n)>,
+                                   affine_map<(p, t, n, k) -> (p, t, n)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x100xf32>, memref<3x100x32xf32>) outs(%c : memref<3x?x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
