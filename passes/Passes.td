@@ -429,7 +429,10 @@ def GPUWarpMma : Pass<"infini-gpu-warp-mma", "mlir::gpu::GPUModuleOp"> {
     folded away in the LLVM lowering; ldmatrix moves 16-bit words) and each
     resulting mma.sync becomes `nvvm.mma.sync` on bf16 multiplicands, fed the
     same 32-bit registers. A contraction the conversion cannot lower is an
-    error.
+    error. The kernel's workgroup buffers get `llvm.align = 16`: ldmatrix
+    reads 16-byte rows at 16-byte aligned addresses, which the padded rows
+    keep only if the buffers start aligned (otherwise they are aligned to
+    their element type alone).
 
     Regions may also carry accumulators in registers: read vectors that an
     enclosing `scf.for` carries (starting from a splat constant) and yield

@@ -34,6 +34,8 @@
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/VectorToGPU/VectorToGPU.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
@@ -354,12 +356,27 @@ struct GPUWarpMmaPass : public infini::impl::GPUWarpMmaBase<GPUWarpMmaPass> {
         return signalPassFailure();
       if (bf16)
         region.walk([&](nvgpu::MmaSyncOp mma) { retypeAsBF16(rewriter, mma); });
+      alignSharedMemory(region->getParentOfType<gpu::GPUFuncOp>());
       if (region.getNumResults() != 0)
         continue;
       rewriter.eraseOp(body.getTerminator());
       rewriter.inlineBlockBefore(&body, region);
       rewriter.eraseOp(region);
     }
+  }
+
+  /// ldmatrix reads rows of 16 bytes at 16-byte aligned addresses, which the
+  /// padded tiles' row strides keep only if the tiles themselves start
+  /// aligned; a workgroup buffer is otherwise aligned to its element type
+  /// alone.
+  static void alignSharedMemory(gpu::GPUFuncOp kernel) {
+    if (!kernel)
+      return;
+    Builder builder(kernel.getContext());
+    for (unsigned i = 0; i < kernel.getNumWorkgroupAttributions(); ++i)
+      kernel.setWorkgroupAttributionAttr(i,
+                                         LLVM::LLVMDialect::getAlignAttrName(),
+                                         builder.getI64IntegerAttr(16));
   }
 };
 } // namespace

@@ -4,8 +4,10 @@
 // from shared memory for the f16 operands, the second transposed; vector
 // loads for the f32 accumulators), its contraction mma.sync m16n8k16, its
 // write per-lane stores; the region is inlined. The kernel's other integer
-// arithmetic is left alone.
+// arithmetic is left alone. Its shared buffers are aligned to 16 bytes, as
+// ldmatrix's row addresses must be.
 // CHECK-LABEL: gpu.func @tile
+// CHECK-SAME: workgroup(%{{.+}} : memref<64x72xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.+}} : memref<64x72xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.+}} : memref<64x72xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: arith.muli
 // CHECK: gpu.lane_id
 // CHECK-DAG: vector.load %{{.+}} : memref<64x72xf32, #gpu.address_space<workgroup>>, vector<2xf32>
