@@ -291,7 +291,7 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
        in every thread with uniform control flow. The body's temporaries
        that are only loaded and stored live in shared memory (workgroup
        attributions, up to the 48 KiB a block gets without opting in; vector
-       transfers count as loads and stores), the
+       loads, stores and transfers count as loads and stores), the
        others in a device scratch buffer, one slice per block, viewed with
        `memref.view`. Deallocations in loop bodies are dropped.
     3. Host code that still reads or writes memory outside any parallel
@@ -343,7 +343,10 @@ def GPUTileContractions
     16-deep slice of the reduction the block first stages the two inputs'
     slices in shared memory (coalesced: consecutive threads read along each
     input's last dimension, e.g. along k for a weight read as W[n][k]; zero
-    past the reduction's end), then
+    past the reduction's end; 16 bytes at a time, a `vector.load` of 4 f32
+    or 8 f16 elements, where that dimension is contiguous, a static multiple
+    of the vector and the tile's row dimension, so that the vector lands in
+    one tile row), then
     each thread updates a register tile of the accumulators from them. The
     phases are nested parallel loops; the block's threads share them and
     meet at barriers in between.

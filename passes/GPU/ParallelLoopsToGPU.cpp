@@ -424,7 +424,8 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
     MemRefType type = alloc.getType();
     int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
     bool onlyAccessed = llvm::all_of(alloc->getUsers(), [](Operation *user) {
-      return isa<memref::LoadOp, memref::StoreOp, vector::TransferReadOp,
+      return isa<memref::LoadOp, memref::StoreOp, vector::LoadOp,
+                 vector::StoreOp, vector::TransferReadOp,
                  vector::TransferWriteOp>(user);
     });
     if (onlyAccessed && sharedBytes + bytes <= kSharedMemoryBytes) {

@@ -324,6 +324,35 @@ static SmallVector<Value> stagingLoop(IRRewriter &rewriter, Location loc,
   return {ji[1], ji[0]};
 }
 
+/// Bytes a thread loads at once when it stages a tile: 16, the widest
+/// global load.
+static constexpr int64_t kStagingLoadBytes = 16;
+
+/// The elements a thread stages at once from `input` into a tile whose
+/// second index is loop dimension `innerDim` (`extent` wide), or 1: wide
+/// loads need `innerDim` to index the input's last dimension, which must be
+/// contiguous (identity layout) and a static multiple of the width, as must
+/// the extent. Block and slice origins are multiples of the width then, so
+/// a vector never straddles the end of the dimension, and identity layouts
+/// start at the buffer's origin, which the runtime aligns to 64 bytes or
+/// more.
+static int64_t stagingVectorWidth(linalg::LinalgOp op, OpOperand *input,
+                                  unsigned innerDim, int64_t extent) {
+  auto type = dyn_cast<MemRefType>(input->get().getType());
+  AffineMap map = op.getMatchingIndexingMap(input);
+  if (!type || !type.getLayout().isIdentity() || type.getRank() == 0 ||
+      map.getNumResults() == 0 ||
+      map.getResults().back() != getAffineDimExpr(innerDim, op.getContext()))
+    return 1;
+  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+  int64_t width = elementBytes ? kStagingLoadBytes / elementBytes : 0;
+  int64_t size = type.getShape().back();
+  if (width <= 1 || ShapedType::isDynamic(size) || size % width != 0 ||
+      extent % width != 0)
+    return 1;
+  return width;
+}
+
 namespace {
 /// How a large contraction is cut into shared-memory tiles and computed.
 struct BlockTiling {
@@ -572,6 +601,62 @@ static constexpr int64_t kMmaRowPadding = 8;
 /// updates the accumulators from them, per thread or per warp. Each phase
 /// is a nested parallel loop, which the cooperative launch spreads over the
 /// block's threads with barriers in between.
+/// Stages a slice of `input` into `tile` `width` elements at a time (see
+/// stagingVectorWidth): each iteration loads a vector of consecutive
+/// elements along the input's last dimension, clamped to a valid vector,
+/// converts it and stores it into the tile row. Past the reduction's end
+/// the vector is zero. `point` gives the clamped iteration point of a tile
+/// element.
+static void stageVectors(
+    IRRewriter &rewriter, Location loc, linalg::LinalgOp op, OpOperand *input,
+    Value tile, bool isLhs, TileDims dims, const BlockTiling &tiling,
+    int64_t width,
+    llvm::function_ref<SmallVector<Value>(OpBuilder &, Value, Value, Value)>
+        point,
+    Value rowBase, Value columnBase, Value sliceBase, Value depthK) {
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, value);
+  };
+  int64_t rows = isLhs ? tiling.rows : tiling.depth;
+  int64_t extent = isLhs ? tiling.depth : tiling.columns;
+  SmallVector<Value> ij = parallelLoop(rewriter, loc, {rows, extent / width});
+  Value first = arith::MulIOp::create(rewriter, loc, ij[1], index(width));
+  // The tile element (i, first) as a (row, column, depth) point, and the
+  // unclamped index of its vector along the input's last dimension.
+  Value depth =
+      arith::AddIOp::create(rewriter, loc, sliceBase, isLhs ? first : ij[0]);
+  Value row =
+      isLhs ? arith::AddIOp::create(rewriter, loc, rowBase, ij[0]) : rowBase;
+  Value column =
+      isLhs
+          ? columnBase
+          : arith::AddIOp::create(rewriter, loc, columnBase, first).getResult();
+  Value inner = isLhs ? depth : column;
+  SmallVector<Value> indices =
+      infini::operandIndices(op, *input, point(rewriter, row, column, depth));
+  auto type = cast<MemRefType>(input->get().getType());
+  indices.back() = arith::MinUIOp::create(
+      rewriter, loc, inner, index(type.getShape().back() - width));
+  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+  auto vectorType = VectorType::get({width}, type.getElementType());
+  Value value = vector::LoadOp::create(rewriter, loc, vectorType, input->get(),
+                                       indices, /*nontemporal=*/false,
+                                       llvm::MaybeAlign(width * elementBytes));
+  Type staged = getElementTypeOrSelf(tile.getType());
+  if (staged != type.getElementType())
+    value = arith::TruncFOp::create(rewriter, loc,
+                                    VectorType::get({width}, staged), value);
+  // A vector along the reduction lies wholly before or past its end.
+  Value inside = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult,
+                                       depth, depthK);
+  value = arith::SelectOp::create(
+      rewriter, loc, inside, value,
+      arith::ConstantOp::create(
+          rewriter, loc,
+          cast<TypedAttr>(rewriter.getZeroAttr(value.getType()))));
+  vector::StoreOp::create(rewriter, loc, value, tile, ValueRange{ij[0], first});
+}
+
 static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
                                  TileDims dims, const BlockTiling &tiling,
                                  bool fromZero) {
@@ -675,6 +760,13 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   // Stage both inputs' slices; past the reduction's end they are zero.
   auto stage = [&](OpOperand *input, Value tile, bool isLhs) {
     rewriter.setInsertionPoint(sliceBody->getTerminator());
+    int64_t width = stagingVectorWidth(op, input, isLhs ? dims.k : dims.n,
+                                       isLhs ? tiling.depth : tiling.columns);
+    if (width > 1) {
+      stageVectors(rewriter, loc, op, input, tile, isLhs, dims, tiling, width,
+                   point, rowBase, columnBase, sliceBase, depthK);
+      return;
+    }
     SmallVector<Value> ij = isLhs
                                 ? stagingLoop(rewriter, loc, op, input, dims.m,
                                               tiling.rows, tiling.depth)

@@ -20,15 +20,15 @@
 // CHECK-DAG: %[[CT:.+]] = memref.alloc() : memref<64x72xf32>
 // CHECK: scf.parallel (%[[I:.+]], %[[J:.+]]) = (%c0, %c0) to (%c2, %c4) step (%c1, %c1) {
 // CHECK: %[[ACCS:.+]]:4 = scf.for %{{.+}} = %c0 to %c100 step %c64 iter_args(%[[C0:.+]] = %[[ZERO]], %[[C1:.+]] = %[[ZERO]], %[[C2:.+]] = %[[ZERO]], %[[C3:.+]] = %[[ZERO]])
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c64, %c16)
+// CHECK: %[[AV:.+]] = vector.load %[[A]]{{.*}} : memref<?x100xf32>, vector<4xf32>
+// CHECK: %[[AH:.+]] = arith.truncf %[[AV]] : vector<4xf32> to vector<4xf16>
+// CHECK: arith.select %{{.+}}, %[[AH]], %{{.+}} : vector<4xf16>
+// CHECK: vector.store %{{.+}}, %[[AT]]
 // CHECK: scf.parallel
-// CHECK: %[[AV:.+]] = memref.load %[[A]]
-// CHECK: %[[AH:.+]] = arith.truncf %[[AV]] : f32 to f16
-// CHECK: arith.select %{{.+}}, %[[AH]], %{{.+}} : f16
-// CHECK: memref.store %{{.+}}, %[[AT]]
-// CHECK: scf.parallel
-// CHECK: memref.load %[[B]]
+// CHECK: vector.load %[[B]]
 // CHECK: arith.truncf
-// CHECK: memref.store %{{.+}}, %[[BT]]
+// CHECK: vector.store %{{.+}}, %[[BT]]
 // CHECK: %[[NEXT:.+]]:4 = scf.execute_region -> (vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>) no_inline {
 // CHECK: %[[ROW:.+]] = affine.apply #{{.+}}(%[[I]])
 // CHECK: %[[ROW1:.+]] = affine.apply #{{.+}}(%[[I]])
@@ -199,13 +199,13 @@ func.func @ragged(%a: memref<4x30x16xf32>, %b: memref<16x16xf32>, %c: memref<32x
 
 // Staging loads coalesce: a weight read as W[n][k] (x W^T) is staged with
 // the reduction innermost (consecutive threads read consecutive k), the
-// input x[m][k] too.
+// input x[m][k] too (4 elements at a time; the weight, stored into the
+// tile transposed, one at a time).
 // CHECK-LABEL: func.func @transposed_weight
 // CHECK-SAME: (%[[X:[^:]+]]: memref<128x128xf32>, %[[W:[^:]+]]: memref<96x128xf32>
 // CHECK: scf.for
-// CHECK: scf.parallel (%[[R:.+]], %[[K:.+]]) = (%c0, %c0) to (%c64, %c64)
-// CHECK: %[[XK:.+]] = arith.addi %{{.+}}, %[[K]]
-// CHECK: memref.load %[[X]][%{{.+}}, %{{.+}}]
+// CHECK: scf.parallel (%[[R:.+]], %[[K:.+]]) = (%c0, %c0) to (%c64, %c16)
+// CHECK: vector.load %[[X]][%{{.+}}, %{{.+}}]
 // CHECK: scf.parallel (%[[N:.+]], %[[K2:.+]]) = (%c0, %c0) to (%c64, %c64)
 // CHECK: %[[WK:.+]] = arith.addi %{{.+}}, %[[K2]]
 // CHECK: memref.store %{{.+}}, %{{.+}}[%[[K2]], %[[N]]] : memref<64x72xf16>
@@ -229,7 +229,7 @@ func.func @transposed_weight(%x: memref<128x128xf32>, %w: memref<96x128xf32>, %y
 // staged as it is; only the f32 input is rounded.
 // CHECK-LABEL: func.func @half_weight
 // CHECK-SAME: (%[[X:[^:]+]]: memref<128x64xf32>, %[[W:[^:]+]]: memref<96x64xf16>
-// CHECK: memref.load %[[X]]
+// CHECK: vector.load %[[X]]
 // CHECK-NEXT: arith.truncf
 // CHECK: %[[WV:.+]] = memref.load %[[W]]
 // CHECK-NOT: arith.truncf

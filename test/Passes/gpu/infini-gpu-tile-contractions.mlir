@@ -56,7 +56,9 @@ func.func @elementwise(%a: memref<4xf32>, %b: memref<4xf32>) {
 // (a GPU block) per 64x64 output tile, with accumulator, input and weight
 // tiles (only loaded and stored: shared memory after
 // infini-parallel-loops-to-gpu), 16-deep slices of the reduction staged
-// with zeros past its end, then 2x2 register tiles updated from them.
+// with zeros past its end, then 2x2 register tiles updated from them. Each
+// staging iteration moves 4 consecutive elements (16 bytes) along the
+// input's last dimension, clamped to a whole vector inside it.
 // CHECK-LABEL: func.func @large
 // CHECK-SAME: (%[[A:[^:]+]]: memref<?x100xf32>, %[[B:[^:]+]]: memref<100x96xf32>, %[[C:[^:]+]]: memref<?x96xf32>)
 // CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%{{.+}}, %c2) step (%c1, %c1) {
@@ -66,15 +68,18 @@ func.func @elementwise(%a: memref<4xf32>, %b: memref<4xf32>) {
 // CHECK: scf.parallel
 // CHECK: memref.load %[[C]]
 // CHECK: memref.store %{{.+}}, %[[CT]]
-// CHECK: scf.for %{{.+}} = %c0 to %c100 step %c16 {
-// CHECK: scf.parallel
-// CHECK: %[[AV:.+]] = memref.load %[[A]]
-// CHECK: %[[IN:.+]] = arith.cmpi ult, %{{.+}}, %c100
-// CHECK: arith.select %[[IN]], %[[AV]], %cst
-// CHECK: memref.store %{{.+}}, %[[AT]]
-// CHECK: scf.parallel
-// CHECK: memref.load %[[B]]
-// CHECK: memref.store %{{.+}}, %[[BT]]
+// CHECK: scf.for %[[S:.+]] = %c0 to %c100 step %c16 {
+// CHECK: scf.parallel (%[[I:.+]], %[[JV:.+]]) = (%c0, %c0) to (%c64, %c4)
+// CHECK: %[[J:.+]] = arith.muli %[[JV]], %c4
+// CHECK: %[[K:.+]] = arith.addi %[[S]], %[[J]]
+// CHECK: %[[KC:.+]] = arith.minui %[[K]], %c96
+// CHECK: %[[AV:.+]] = vector.load %[[A]][%{{.+}}, %[[KC]]] {alignment = 16 : i64} : memref<?x100xf32>, vector<4xf32>
+// CHECK: %[[IN:.+]] = arith.cmpi ult, %[[K]], %c100
+// CHECK: %[[AZ:.+]] = arith.select %[[IN]], %[[AV]], %cst
+// CHECK: vector.store %[[AZ]], %[[AT]][%[[I]], %[[J]]]
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c16, %c16)
+// CHECK: vector.load %[[B]]{{.*}} : memref<100x96xf32>, vector<4xf32>
+// CHECK: vector.store %{{.+}}, %[[BT]]
 // CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c32, %c32)
 // CHECK: scf.for {{.*}} -> (f32, f32, f32, f32)
 // CHECK: memref.load %[[AT]]
@@ -114,7 +119,7 @@ func.func @zero_filled(%a: memref<?x8xf32>, %b: memref<8x64xf32>, %c: memref<?x6
 // CHECK: %[[CT:.+]] = memref.alloc() : memref<64x64xf32>
 // CHECK: scf.parallel
 // CHECK-NOT: memref.load %[[C]]
-// CHECK: memref.store %cst, %[[CT]]
+// CHECK: memref.store %cst{{.*}}, %[[CT]]
 // CHECK: scf.for
 // CHECK-NOT: memref.load %[[C]]
 // CHECK: memref.store %{{.+}}, %[[C]]
@@ -171,5 +176,15 @@ func.func @panels(%a: memref<?x100xf32>, %w: memref<3x100x32xf32>, %c: memref<3x
     %s = arith.addf %acc, %m : f32
     linalg.yield %s : f32
   }
+  return
+}
+
+// A last dimension that is not a multiple of 4 elements is staged element
+// by element.
+// CHECK-LABEL: func.func @odd_depth
+// CHECK: memref.load %{{.+}} : memref<?x99xf32>
+// CHECK: vector.load %{{.+}} : memref<99x64xf32>, vector<4xf32>
+func.func @odd_depth(%a: memref<?x99xf32>, %b: memref<99x64xf32>, %c: memref<?x64xf32>) {
+  linalg.matmul ins(%a, %b : memref<?x99xf32>, memref<99x64xf32>) outs(%c : memref<?x64xf32>)
   return
 }

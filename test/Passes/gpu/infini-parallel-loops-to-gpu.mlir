@@ -131,6 +131,37 @@ func.func @warps(%out: memref<2x6x16x8xf32>) {
 
 // -----
 
+// A temporary written and read by vector stores and loads (16-byte staging
+// of tiles) lives in shared memory.
+// CHECK-LABEL: func.func @vector_staging
+// CHECK: gpu.launch {{.*}} workgroup(%[[TILE:[^ ]+]] : memref<4x8xf16, #gpu.address_space<workgroup>>)
+// CHECK: vector.store %{{.+}}, %[[TILE]]
+// CHECK: vector.load %[[TILE]]
+func.func @vector_staging(%in: memref<2x4x8xf16>, %out: memref<2x4x8xf16>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
+    %tile = memref.alloc() : memref<4x8xf16>
+    scf.parallel (%r) = (%c0) to (%c4) step (%c1) {
+      %v = vector.load %in[%b, %r, %c0] : memref<2x4x8xf16>, vector<8xf16>
+      vector.store %v, %tile[%r, %c0] : memref<4x8xf16>, vector<8xf16>
+      scf.reduce
+    }
+    scf.parallel (%r) = (%c0) to (%c4) step (%c1) {
+      %v = vector.load %tile[%r, %c0] : memref<4x8xf16>, vector<8xf16>
+      vector.store %v, %out[%b, %r, %c0] : memref<2x4x8xf16>, vector<8xf16>
+      scf.reduce
+    }
+    memref.dealloc %tile : memref<4x8xf16>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // A warp-level loop holding parallel loops (accumulators a warp carries in
 // registers across the block's staging phases) has one iteration per warp
 // (4 for 128 threads): each warp runs its own, and the nested loops inside
