@@ -289,11 +289,14 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
        it has exactly one iteration per warp: each warp runs its iteration
        and the loops inside are the block's phases, with barriers; serial loops and conditionals around nested loops run
        in every thread with uniform control flow. The body's temporaries
-       that are only loaded and stored live in shared memory (workgroup
-       attributions, up to the 48 KiB a block gets without opting in; vector
-       loads, stores and transfers count as loads and stores), the
-       others in a device scratch buffer, one slice per block, viewed with
-       `memref.view`. Deallocations in loop bodies are dropped.
+       that are only loaded and stored live in shared memory (vector
+       loads, stores and transfers count as loads and stores): workgroup
+       attributions up to the 48 KiB a block gets without opting in,
+       beyond that, up to 112 KiB, 16-byte aligned `memref.view`s of
+       `gpu.dynamic_shared_memory`, whose size the launch passes (the
+       runtime opts the kernel in; the fused attention's tiles for 64-wide
+       heads take 101 KiB). The others live in a device scratch buffer, one
+       slice per block, viewed with `memref.view`. Deallocations in loop bodies are dropped.
     3. Host code that still reads or writes memory outside any parallel
        loop (a zero-rank op, a serial loop) runs in a one-thread launch.
 
@@ -560,8 +563,10 @@ def EmulateGPU : Pass<"infini-emulate-gpu", "mlir::ModuleOp"> {
     can compare the GPU mapping against the CPU pipeline on machines with no
     GPU. Each `gpu.launch_func` becomes a loop nest over its grid and block
     around an inlined copy of its kernel (block and thread ids the loop
-    indices; the kernel's allocas and shared memory become host allocas made
-    once per call of the host function), `gpu.alloc`/`gpu.dealloc` become
+    indices; the kernel's allocas and shared memory, dynamic shared memory
+    of the launch's constant size too, become host allocas made once per
+    call of the host function, and views of dynamic shared memory views of
+    that host memory), `gpu.alloc`/`gpu.dealloc` become
     `memref.alloc`/`memref.dealloc`, and stream tokens and waits are
     dropped: the emulation runs kernels one after another, in program order,
     which is what the stream guarantees. A kernel with barriers or

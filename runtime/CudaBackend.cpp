@@ -44,6 +44,7 @@ struct Driver {
   CUresult (*moduleLoadData)(CUmodule *, const void *);
   CUresult (*moduleUnload)(CUmodule);
   CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*funcSetAttribute)(CUfunction, int, int);
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
@@ -106,6 +107,9 @@ struct CudaState {
   /// Kernels already looked up, by module and name.
   std::mutex functionMutex;
   std::map<std::pair<CUmodule, std::string>, CUfunction> functions;
+  /// The dynamic shared memory each kernel was opted into, where more than
+  /// the default.
+  std::map<CUfunction, int32_t> sharedMemoryLimits;
 
   /// Records the first failure of a driver call; returns whether `result`
   /// was a success.
@@ -169,6 +173,7 @@ bool loadDriver(Driver &driver, std::string &error) {
   resolve(library, "cuModuleLoadData", driver.moduleLoadData, missing);
   resolve(library, "cuModuleUnload", driver.moduleUnload, missing);
   resolve(library, "cuModuleGetFunction", driver.moduleGetFunction, missing);
+  resolve(library, "cuFuncSetAttribute", driver.funcSetAttribute, missing);
   resolve(library, "cuLaunchKernel", driver.launchKernel, missing);
   resolve(library, "cuStreamCreate", driver.streamCreate, missing);
   resolve(library, "cuStreamDestroy_v2", driver.streamDestroy, missing);
@@ -296,9 +301,14 @@ INFINI_EXPORT void mgpuModuleUnload(CUmodule module) {
     return;
   {
     std::lock_guard<std::mutex> lock(state->functionMutex);
-    for (auto it = state->functions.begin(); it != state->functions.end();)
-      it = it->first.first == module ? state->functions.erase(it)
-                                     : std::next(it);
+    for (auto it = state->functions.begin(); it != state->functions.end();) {
+      if (it->first.first != module) {
+        ++it;
+        continue;
+      }
+      state->sharedMemoryLimits.erase(it->second);
+      it = state->functions.erase(it);
+    }
   }
   state->driver.moduleUnload(module);
 }
@@ -322,12 +332,30 @@ INFINI_EXPORT CUfunction mgpuModuleGetFunction(CUmodule module,
   return function;
 }
 
+/// CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, and the dynamic shared
+/// memory a kernel may use without it.
+constexpr int kMaxDynamicSharedSizeAttribute = 8;
+constexpr int32_t kDefaultSharedMemoryBytes = 48 * 1024;
+
 INFINI_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
                                     intptr_t gridY, intptr_t gridZ,
                                     intptr_t blockX, intptr_t blockY,
                                     intptr_t blockZ, int32_t sharedMemory,
                                     CUstream stream, void **params,
                                     void **extra, size_t /*paramsCount*/) {
+  // Kernels whose tiles take more shared memory than a block gets by
+  // default are opted in first, once.
+  if (function && sharedMemory > kDefaultSharedMemoryBytes) {
+    std::lock_guard<std::mutex> lock(state->functionMutex);
+    int32_t &limit = state->sharedMemoryLimits[function];
+    if (limit < sharedMemory) {
+      INFINI_CUDA_CALL(
+          state->driver.funcSetAttribute(
+              function, kMaxDynamicSharedSizeAttribute, sharedMemory),
+          "cuFuncSetAttribute");
+      limit = sharedMemory;
+    }
+  }
   if (function)
     INFINI_CUDA_CALL(state->driver.launchKernel(
                          function, gridX, gridY, gridZ, blockX, blockY, blockZ,

@@ -72,6 +72,27 @@ static LogicalResult emulateLaunch(IRRewriter &rewriter,
   for (Operation &op : kernelBody)
     if (isa<memref::AllocaOp>(op) && op.getNumOperands() == 0)
       rewriter.clone(op, mapping);
+  // Dynamic shared memory too, of the launch's (constant) size; its typed
+  // views become views of that host memory, outside any memory space.
+  for (Operation &op : kernelBody) {
+    auto dynamicShared = dyn_cast<gpu::DynamicSharedMemoryOp>(op);
+    if (!dynamicShared)
+      continue;
+    std::optional<int64_t> bytes =
+        launch.getDynamicSharedMemorySize()
+            ? getConstantIntValue(launch.getDynamicSharedMemorySize())
+            : std::nullopt;
+    if (!bytes)
+      return launch.emitOpError()
+             << "needs a constant dynamic shared memory size to emulate";
+    Value host = memref::AllocaOp::create(
+        rewriter, loc, MemRefType::get({*bytes}, rewriter.getI8Type()));
+    mapping.map(dynamicShared.getResult(),
+                memref::CastOp::create(rewriter, loc,
+                                       MemRefType::get({ShapedType::kDynamic},
+                                                       rewriter.getI8Type()),
+                                       host));
+  }
 
   rewriter.setInsertionPoint(launch);
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
@@ -121,6 +142,22 @@ static LogicalResult emulateLaunch(IRRewriter &rewriter,
       continue;
     if (isa<gpu::ReturnOp>(op))
       break;
+    if (isa<gpu::DynamicSharedMemoryOp>(op))
+      continue;
+    if (auto view = dyn_cast<memref::ViewOp>(op);
+        view && view.getSource().getDefiningOp<gpu::DynamicSharedMemoryOp>()) {
+      Value shift = mapping.lookupOrNull(view.getByteShift());
+      if (!shift || !view.getSizes().empty())
+        return view.emitOpError()
+               << "needs a static view at a shift computed before it";
+      MemRefType type = view.getType();
+      mapping.map(view.getResult(),
+                  memref::ViewOp::create(
+                      rewriter, loc,
+                      MemRefType::get(type.getShape(), type.getElementType()),
+                      mapping.lookup(view.getSource()), shift, ValueRange{}));
+      continue;
+    }
     if (isa<gpu::GPUDialect>(op.getDialect())) {
       Value replacement = emulated(&op);
       if (!replacement)

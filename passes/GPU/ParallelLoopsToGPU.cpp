@@ -180,16 +180,17 @@ static void inlineAtLinearIndex(IRRewriter &rewriter, scf::ParallelOp loop,
 static gpu::LaunchOp createLaunch(IRRewriter &rewriter, Location loc,
                                   Value blocks, Value threads, StringRef module,
                                   StringRef kernel,
-                                  TypeRange workgroupBuffers = {}) {
+                                  TypeRange workgroupBuffers = {},
+                                  Value dynamicSharedMemorySize = nullptr) {
   MLIRContext *context = rewriter.getContext();
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-  auto launch = gpu::LaunchOp::create(
-      rewriter, loc, blocks, one, one, threads, one, one,
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, workgroupBuffers,
-      /*privateAttributions=*/{}, nullptr, nullptr, nullptr,
-      FlatSymbolRefAttr::get(context, module),
-      FlatSymbolRefAttr::get(context, kernel));
+  auto launch =
+      gpu::LaunchOp::create(rewriter, loc, blocks, one, one, threads, one, one,
+                            dynamicSharedMemorySize, /*asyncTokenType=*/nullptr,
+                            /*asyncDependencies=*/{}, workgroupBuffers,
+                            /*privateAttributions=*/{}, nullptr, nullptr,
+                            nullptr, FlatSymbolRefAttr::get(context, module),
+                            FlatSymbolRefAttr::get(context, kernel));
   Block &body = launch.getBody().front();
   rewriter.setInsertionPointToEnd(&body);
   auto terminator = gpu::TerminatorOp::create(rewriter, loc);
@@ -379,7 +380,15 @@ static LogicalResult distribute(IRRewriter &rewriter, Block &block, Value tid,
 }
 
 /// Static shared memory a block may use without opting in to more.
-static constexpr int64_t kSharedMemoryBytes = 48 * 1024;
+static constexpr int64_t kStaticSharedMemoryBytes = 48 * 1024;
+/// Shared memory a block may use at most, as dynamic shared memory the
+/// runtime opts its kernel into: within what sm_80 gives a block (163 KiB),
+/// and room for two such blocks per multiprocessor on sm_90 (227 KiB). The
+/// fused attention's tiles for 64-wide heads take 101 KiB.
+static constexpr int64_t kSharedMemoryBytes = 112 * 1024;
+/// Alignment of each buffer in dynamic shared memory (ldmatrix reads
+/// 16-byte rows).
+static constexpr int64_t kSharedBufferAlignment = 16;
 
 /// Launches `loop`, whose body holds parallel loops (the fused attention's
 /// tiles), with one GPU block per iteration whose threads share the nested
@@ -412,13 +421,15 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
   Value blocks = rewriter.createOrFold<arith::MaxSIOp>(loc, total, one);
 
   // Temporaries only loaded and stored go to shared memory while they fit
-  // the 48 KiB a block gets without opting in; the others to one global
+  // kSharedMemoryBytes: static workgroup buffers up to the 48 KiB a block
+  // gets without opting in, views of the launch's dynamic shared memory
+  // beyond (the runtime opts the kernel in). The others go to one global
   // byte buffer with a slice per block, 64-byte aligned.
   Attribute workgroup = gpu::AddressSpaceAttr::get(
       rewriter.getContext(), gpu::AddressSpace::Workgroup);
   SmallVector<memref::AllocOp> shared, global;
   SmallVector<Type> sharedTypes;
-  SmallVector<int64_t> offsets;
+  SmallVector<int64_t> offsets, sharedOffsets;
   int64_t sharedBytes = 0, perBlock = 0;
   for (memref::AllocOp alloc : allocs) {
     MemRefType type = alloc.getType();
@@ -428,8 +439,10 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
                  vector::StoreOp, vector::TransferReadOp,
                  vector::TransferWriteOp>(user);
     });
-    if (onlyAccessed && sharedBytes + bytes <= kSharedMemoryBytes) {
-      sharedBytes += bytes;
+    int64_t sharedOffset = llvm::alignTo(sharedBytes, kSharedBufferAlignment);
+    if (onlyAccessed && sharedOffset + bytes <= kSharedMemoryBytes) {
+      sharedOffsets.push_back(sharedOffset);
+      sharedBytes = sharedOffset + bytes;
       shared.push_back(alloc);
       sharedTypes.push_back(
           MemRefType::get(type.getShape(), type.getElementType(),
@@ -453,17 +466,36 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
     rewriter.setInsertionPoint(loop);
   }
 
-  gpu::LaunchOp launch =
-      createLaunch(rewriter, loc, blocks,
-                   arith::ConstantIndexOp::create(rewriter, loc, blockSize),
-                   module, kernel, sharedTypes);
+  bool dynamicShared = sharedBytes > kStaticSharedMemoryBytes;
+  Value dynamicSharedBytes =
+      dynamicShared ? arith::ConstantIntOp::create(rewriter, loc, sharedBytes,
+                                                   /*width=*/32)
+                          .getResult()
+                    : Value();
+  gpu::LaunchOp launch = createLaunch(
+      rewriter, loc, blocks,
+      arith::ConstantIndexOp::create(rewriter, loc, blockSize), module, kernel,
+      dynamicShared ? TypeRange{} : TypeRange(sharedTypes), dynamicSharedBytes);
   Value bid = launch.getBlockIds().x;
   Value threads = gpu::BlockDimOp::create(rewriter, loc, gpu::Dimension::x);
   // Loads and stores take a buffer of any memory space as it is.
-  for (auto [alloc, buffer] :
-       llvm::zip(shared, launch.getWorkgroupAttributions())) {
-    rewriter.replaceAllUsesWith(alloc.getResult(), buffer);
-    rewriter.eraseOp(alloc);
+  if (dynamicShared) {
+    Value bytes = gpu::DynamicSharedMemoryOp::create(
+        rewriter, loc,
+        MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type(),
+                        MemRefLayoutAttrInterface(), workgroup));
+    for (auto [alloc, type, offset] :
+         llvm::zip(shared, sharedTypes, sharedOffsets)) {
+      rewriter.replaceOpWithNewOp<memref::ViewOp>(
+          alloc, type, bytes,
+          arith::ConstantIndexOp::create(rewriter, loc, offset), ValueRange{});
+    }
+  } else {
+    for (auto [alloc, buffer] :
+         llvm::zip(shared, launch.getWorkgroupAttributions())) {
+      rewriter.replaceAllUsesWith(alloc.getResult(), buffer);
+      rewriter.eraseOp(alloc);
+    }
   }
   Value base = arith::MulIOp::create(
       rewriter, loc, bid,

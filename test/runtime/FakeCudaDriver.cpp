@@ -36,8 +36,11 @@ struct FakeDevice {
   std::set<void *> streams;
   /// Kernel handles point at their interned names.
   std::set<std::string> kernelNames;
+  /// Dynamic shared memory kernels were opted into beyond the default.
+  std::map<const void *, int> sharedMemoryLimits;
   int memAllocs = 0, memFrees = 0, prepareLaunches = 0, stepLaunches = 0,
-      streamCreates = 0, streamSynchronizes = 0, invalidCalls = 0;
+      largeSharedMemoryLaunches = 0, streamCreates = 0, streamSynchronizes = 0,
+      invalidCalls = 0;
   std::string firstInvalid;
 
   void invalid(const std::string &what) {
@@ -60,11 +63,14 @@ struct FakeDevice {
       return;
     std::fprintf(report,
                  "cuMemAlloc: %d\ncuMemFree: %d\nprepare launches: %d\n"
-                 "step launches: %d\ncuStreamCreate: %d\n"
-                 "cuStreamSynchronize: %d\ninvalid calls: %d%s%s\n",
+                 "step launches: %d\n"
+                 "launches with more than 48 KiB of shared memory: %d\n"
+                 "cuStreamCreate: %d\ncuStreamSynchronize: %d\n"
+                 "invalid calls: %d%s%s\n",
                  memAllocs, memFrees, prepareLaunches, stepLaunches,
-                 streamCreates, streamSynchronizes, invalidCalls,
-                 invalidCalls ? ", first: " : "", firstInvalid.c_str());
+                 largeSharedMemoryLaunches, streamCreates, streamSynchronizes,
+                 invalidCalls, invalidCalls ? ", first: " : "",
+                 firstInvalid.c_str());
     std::fclose(report);
   }
 };
@@ -114,6 +120,17 @@ FAKE_CUDA_API CUresult cuModuleGetFunction(void **function, void *module,
       const_cast<std::string *>(&*device.kernelNames.insert(name).first);
   return kSuccess;
 }
+FAKE_CUDA_API CUresult cuFuncSetAttribute(void *function, int attribute,
+                                          int value) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, up to an H100's 227 KiB.
+  if (attribute != 8 || value < 0 || value > 227 * 1024) {
+    device.invalid("cuFuncSetAttribute with an unsupported attribute");
+    return kInvalidValue;
+  }
+  device.sharedMemoryLimits[function] = value;
+  return kSuccess;
+}
 FAKE_CUDA_API CUresult cuLaunchKernel(void *function, unsigned gridX,
                                       unsigned gridY, unsigned gridZ,
                                       unsigned blockX, unsigned blockY,
@@ -126,12 +143,17 @@ FAKE_CUDA_API CUresult cuLaunchKernel(void *function, unsigned gridX,
     device.invalid("launch of an unknown kernel");
   else if (!gridX || !gridY || !gridZ || !threads || threads > 1024)
     device.invalid("launch of " + name + " with an invalid shape");
-  else if (sharedBytes > 48 * 1024 || !params)
-    device.invalid("launch of " + name + " with invalid parameters");
+  else if (!params)
+    device.invalid("launch of " + name + " without parameters");
+  else if (sharedBytes > 48 * 1024 &&
+           int(sharedBytes) > device.sharedMemoryLimits[function])
+    device.invalid("launch of " + name +
+                   " with more shared memory than it was opted into");
   else if (stream && !device.streams.count(stream))
     device.invalid("launch of " + name + " on an unknown stream");
   ++(name.rfind("step_prepare_", 0) == 0 ? device.prepareLaunches
                                          : device.stepLaunches);
+  device.largeSharedMemoryLaunches += sharedBytes > 48 * 1024;
   return kSuccess;
 }
 FAKE_CUDA_API CUresult cuStreamCreate(void **stream, unsigned) {

@@ -162,6 +162,59 @@ func.func @vector_staging(%in: memref<2x4x8xf16>, %out: memref<2x4x8xf16>) {
 
 // -----
 
+// Past the 48 KiB of static shared memory a block gets by default, a block's
+// temporaries (four 16 KiB tiles here) are views of the launch's dynamic
+// shared memory, 16-byte aligned, whose size the launch passes (the runtime
+// opts the kernel in).
+// CHECK-LABEL: func.func @large_tiles
+// CHECK: %[[BYTES:.+]] = arith.constant 65536 : i32
+// CHECK: gpu.launch {{.*}} dynamic_shared_memory_size %[[BYTES]]
+// CHECK-NOT: workgroup(
+// CHECK: %[[SHARED:.+]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK-DAG: memref.view %[[SHARED]][%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x64xf32, #gpu.address_space<workgroup>>
+// CHECK-DAG: memref.view %[[SHARED]][%c16384{{.*}}][]
+// CHECK-DAG: memref.view %[[SHARED]][%c32768{{.*}}][]
+// CHECK-DAG: memref.view %[[SHARED]][%c49152{{.*}}][]
+func.func @large_tiles(%out: memref<2x64x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c64 = arith.constant 64 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
+    %t0 = memref.alloc() : memref<64x64xf32>
+    %t1 = memref.alloc() : memref<64x64xf32>
+    %t2 = memref.alloc() : memref<64x64xf32>
+    %t3 = memref.alloc() : memref<64x64xf32>
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c64) step (%c1, %c1) {
+      memref.store %one, %t0[%i, %j] : memref<64x64xf32>
+      memref.store %one, %t1[%i, %j] : memref<64x64xf32>
+      memref.store %one, %t2[%i, %j] : memref<64x64xf32>
+      memref.store %one, %t3[%i, %j] : memref<64x64xf32>
+      scf.reduce
+    }
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c64) step (%c1, %c1) {
+      %a = memref.load %t0[%i, %j] : memref<64x64xf32>
+      %b2 = memref.load %t1[%j, %i] : memref<64x64xf32>
+      %c = memref.load %t2[%i, %j] : memref<64x64xf32>
+      %d = memref.load %t3[%j, %i] : memref<64x64xf32>
+      %ab = arith.addf %a, %b2 : f32
+      %cd = arith.addf %c, %d : f32
+      %s = arith.addf %ab, %cd : f32
+      memref.store %s, %out[%b, %i, %j] : memref<2x64x64xf32>
+      scf.reduce
+    }
+    memref.dealloc %t0 : memref<64x64xf32>
+    memref.dealloc %t1 : memref<64x64xf32>
+    memref.dealloc %t2 : memref<64x64xf32>
+    memref.dealloc %t3 : memref<64x64xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // A warp-level loop holding parallel loops (accumulators a warp carries in
 // registers across the block's staging phases) has one iteration per warp
 // (4 for 128 threads): each warp runs its own, and the nested loops inside
