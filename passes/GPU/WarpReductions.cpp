@@ -301,17 +301,18 @@ static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
             builder, loc,
             mapping.lookup(payload.getTerminator()->getOperand(0)));
       });
-  Value total = gpu::SubgroupReduceOp::create(
-      rewriter, loc, partial.getResult(0), reduction.kind, /*uniform=*/true);
-  Value first = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
-                                      lane, zero);
   // Every lane folds the (uniform) total into the output's value; lane 0
-  // stores it.
+  // stores it. The value is read before the lanes meet in the reduction, so
+  // that no lane reads it after lane 0 stored.
   SmallVector<Value> outIndices = indices(init, zero);
   Value old = initialValue ? initialValue
                            : memref::LoadOp::create(rewriter, loc, init.get(),
                                                     outIndices)
                                  .getResult();
+  Value total = gpu::SubgroupReduceOp::create(
+      rewriter, loc, partial.getResult(0), reduction.kind, /*uniform=*/true);
+  Value first = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                      lane, zero);
   Operation *combined = rewriter.clone(*reduction.combiner);
   combined->setOperands({old, total});
   Value rowResult = combined->getResult(0);

@@ -3,7 +3,9 @@
 // A row reduction (RMSNorm's sum of squares) goes to whole warps: blocks of
 // 8 rows, a warp-level loop over them, lane l of min(32, block size) lanes
 // folding elements l, l + lanes, ... from zero, a subgroup reduction of the
-// lanes' partials, and lane 0 adding the total to the output.
+// lanes' partials, and lane 0 adding the total to the output (read before
+// the lanes meet in the reduction, so that none reads it after lane 0
+// stored).
 // CHECK-LABEL: func.func @sum_of_squares
 // CHECK-SAME: (%[[X:[^:]+]]: memref<?x64x128xf32>, %[[OUT:[^:]+]]: memref<?x64xf32>)
 // CHECK: %[[ROWS:.+]] = arith.muli %{{.+}}, %c64
@@ -23,11 +25,12 @@
 // CHECK: %[[V:.+]] = memref.load %[[X]][%[[BATCH]], %[[T]], %[[K]]]
 // CHECK: %[[SQ:.+]] = arith.mulf %[[V]], %[[V]]
 // CHECK: arith.addf %[[ACC]], %[[SQ]]
-// CHECK: %[[TOTAL:.+]] = gpu.subgroup_reduce add %[[PARTIAL]] uniform : (f32) -> f32
-// CHECK: arith.cmpi eq, %[[LANE]], %c0
 // CHECK: %[[OLD:.+]] = memref.load %[[OUT]][%[[BATCH]], %[[T]]]
+// CHECK: %[[TOTAL:.+]] = gpu.subgroup_reduce add %[[PARTIAL]] uniform : (f32) -> f32
+// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[LANE]], %c0
 // CHECK: %[[NEW:.+]] = arith.addf %[[OLD]], %[[TOTAL]]
-// CHECK: memref.store %[[NEW]], %[[OUT]][%[[BATCH]], %[[T]]]
+// CHECK: scf.if %[[FIRST]]
+// CHECK-NEXT: memref.store %[[NEW]], %[[OUT]][%[[BATCH]], %[[T]]]
 // CHECK: } {infini.warp_level}
 func.func @sum_of_squares(%x: memref<?x64x128xf32>, %out: memref<?x64xf32>) {
   linalg.generic {indexing_maps = [affine_map<(b, t, d) -> (b, t, d)>, affine_map<(b, t, d) -> (b, t)>],
