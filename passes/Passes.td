@@ -284,7 +284,11 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
        loops nested deeper run sequentially in their thread, writes outside
        nested loops run in thread 0 alone (warp-level regions in every
        thread of their warp), and `gpu.barrier`s separate
-       these phases; a warp-level loop may itself hold nested loops (a
+       these phases, except two phases that neither write what the other
+       accesses (only the block's distinct workgroup buffers are told apart;
+       any other write conflicts with any access outside them), such as a
+       tile product's staging of its two inputs; a warp-level loop may
+       itself hold nested loops (a
        warp's accumulators carried in registers across staging phases) when
        it has exactly one iteration per warp: each warp runs its iteration
        and the loops inside are the block's phases, with barriers; serial loops and conditionals around nested loops run

@@ -300,6 +300,99 @@ static bool holdsParallelLoop(Operation *op) {
   return holds;
 }
 
+namespace {
+/// The buffers a phase of a block reads and writes, by root (the buffer
+/// under any views), and whether it accesses memory in ways not listed.
+struct PhaseAccesses {
+  llvm::SmallPtrSet<void *, 8> reads, writes;
+  bool unknown = false;
+};
+} // namespace
+
+/// The buffer `value` views, through view-like ops.
+static Value rootBuffer(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
+    value = view.getViewSource();
+  return value;
+}
+
+static PhaseAccesses accessesOf(Operation *phase) {
+  PhaseAccesses accesses;
+  phase->walk([&](Operation *op) {
+    auto record = [&](Value buffer, bool write) {
+      (write ? accesses.writes : accesses.reads)
+          .insert(rootBuffer(buffer).getAsOpaquePointer());
+    };
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      record(load.getMemRef(), false);
+    else if (auto store = dyn_cast<memref::StoreOp>(op))
+      record(store.getMemRef(), true);
+    else if (auto load = dyn_cast<vector::LoadOp>(op))
+      record(load.getBase(), false);
+    else if (auto store = dyn_cast<vector::StoreOp>(op))
+      record(store.getBase(), true);
+    else if (auto read = dyn_cast<vector::TransferReadOp>(op))
+      record(read.getBase(), false);
+    else if (auto write = dyn_cast<vector::TransferWriteOp>(op))
+      record(write.getBase(), true);
+    else if (!isMemoryEffectFree(op) &&
+             !op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      accesses.unknown = true;
+  });
+  return accesses;
+}
+
+/// Whether buffer root `pointer` is shared memory of the block: one of its
+/// workgroup buffers (distinct buffers are distinct memory), not a view of
+/// its dynamic shared memory (whose views share a root) or global memory
+/// (whose buffers may alias).
+static bool isOwnSharedBuffer(void *pointer) {
+  Value buffer = Value::getFromOpaquePointer(pointer);
+  auto type = dyn_cast<MemRefType>(buffer.getType());
+  return type && isa<BlockArgument>(buffer) &&
+         gpu::GPUDialect::isWorkgroupMemoryAddressSpace(type.getMemorySpace());
+}
+
+/// Whether phase `second` may run while threads still run phase `first`:
+/// neither writes a buffer the other accesses. Only the block's own
+/// workgroup buffers are told apart; any other write conflicts with any
+/// other access but to workgroup buffers.
+static bool independentPhases(Operation *first, Operation *second) {
+  PhaseAccesses a = accessesOf(first), b = accessesOf(second);
+  if (a.unknown || b.unknown)
+    return false;
+  auto conflicts = [](const PhaseAccesses &writer, const PhaseAccesses &other) {
+    for (void *written : writer.writes) {
+      bool shared = isOwnSharedBuffer(written);
+      for (const auto *set : {&other.reads, &other.writes})
+        for (void *accessed : *set)
+          if (shared ? accessed == written : !isOwnSharedBuffer(accessed))
+            return true;
+    }
+    return false;
+  };
+  return !conflicts(a, b) && !conflicts(b, a);
+}
+
+/// Erases the barriers of `block` between two phases that neither writes
+/// what the other accesses (a tile product's two staging phases).
+static void eraseNeedlessBarriers(IRRewriter &rewriter, Block &block) {
+  // The phases next to a barrier, past the index arithmetic around them.
+  auto phase = [](Operation *op, bool forward) {
+    while (op && isMemoryEffectFree(op))
+      op = forward ? op->getNextNode() : op->getPrevNode();
+    return op;
+  };
+  for (auto barrierOp :
+       llvm::make_early_inc_range(block.getOps<gpu::BarrierOp>())) {
+    Operation *before = phase(barrierOp->getPrevNode(), /*forward=*/false);
+    Operation *after = phase(barrierOp->getNextNode(), /*forward=*/true);
+    if (before && after && isa<scf::ForOp>(before) && isa<scf::ForOp>(after) &&
+        independentPhases(before, after))
+      rewriter.eraseOp(barrierOp);
+  }
+}
+
 /// Distributes the work of `block`, run by every thread of a GPU block of
 /// `blockSize` threads, over those threads: each parallel loop's iterations
 /// are strided over them, writes outside parallel loops run in thread 0
@@ -376,6 +469,7 @@ static LogicalResult distribute(IRRewriter &rewriter, Block &block, Value tid,
     rewriter.setInsertionPointAfter(single);
     barrier(rewriter, loc);
   }
+  eraseNeedlessBarriers(rewriter, block);
   return success();
 }
 

@@ -162,6 +162,58 @@ func.func @vector_staging(%in: memref<2x4x8xf16>, %out: memref<2x4x8xf16>) {
 
 // -----
 
+// Two phases that neither write what the other accesses (a tile product's
+// staging of its two inputs: global reads, writes of distinct shared tiles)
+// need no barrier between them; the phase that reads both tiles does.
+// CHECK-LABEL: func.func @independent_phases
+// CHECK: gpu.launch
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK: memref.store %{{.+}}, %[[A:[^\[]+]]
+// CHECK-NOT: gpu.barrier
+// CHECK: scf.for
+// CHECK: memref.store %{{.+}}, %[[B:[^\[]+]]
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK: memref.load %[[A]]
+// CHECK: memref.load %[[B]]
+// CHECK: gpu.barrier
+func.func @independent_phases(%x: memref<2x64xf32>, %y: memref<2x64xf32>, %out: memref<2x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c64 = arith.constant 64 : index
+  scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
+    %ta = memref.alloc() : memref<64xf32>
+    %tb = memref.alloc() : memref<64xf32>
+    scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+      %v = memref.load %x[%b, %i] : memref<2x64xf32>
+      memref.store %v, %ta[%i] : memref<64xf32>
+      scf.reduce
+    }
+    scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+      %v = memref.load %y[%b, %i] : memref<2x64xf32>
+      memref.store %v, %tb[%i] : memref<64xf32>
+      scf.reduce
+    }
+    scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+      %j = arith.subi %c64, %i : index
+      %k = arith.subi %j, %c1 : index
+      %u = memref.load %ta[%k] : memref<64xf32>
+      %v = memref.load %tb[%k] : memref<64xf32>
+      %s = arith.addf %u, %v : f32
+      memref.store %s, %out[%b, %i] : memref<2x64xf32>
+      scf.reduce
+    }
+    memref.dealloc %ta : memref<64xf32>
+    memref.dealloc %tb : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // Past the 48 KiB of static shared memory a block gets by default, a block's
 // temporaries (four 16 KiB tiles here) are views of the launch's dynamic
 // shared memory, 16-byte aligned, whose size the launch passes (the runtime
