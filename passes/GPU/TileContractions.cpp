@@ -601,51 +601,69 @@ static constexpr int64_t kMmaRowPadding = 8;
 /// updates the accumulators from them, per thread or per warp. Each phase
 /// is a nested parallel loop, which the cooperative launch spreads over the
 /// block's threads with barriers in between.
-/// Stages a slice of `input` into `tile` `width` elements at a time (see
-/// stagingVectorWidth): each iteration loads a vector of consecutive
-/// elements along the input's last dimension, clamped to a valid vector,
-/// converts it and stores it into the tile row. Past the reduction's end
-/// the vector is zero. `point` gives the clamped iteration point of a tile
-/// element.
-static void stageVectors(
+/// Stages a slice of `input` into `tile` (the left operand's rows x depth,
+/// or the right operand's depth x columns), converted to the tile's element
+/// type and zero past the reduction's end. Each iteration moves
+/// stagingVectorWidth consecutive elements along the input's last
+/// dimension with one vector load, clamped to a whole vector inside it,
+/// where that is possible; otherwise one element, in the order that keeps
+/// loads coalesced (stagingLoop). `point` gives the clamped iteration point
+/// of a tile element.
+static void stageSlice(
     IRRewriter &rewriter, Location loc, linalg::LinalgOp op, OpOperand *input,
     Value tile, bool isLhs, TileDims dims, const BlockTiling &tiling,
-    int64_t width,
     llvm::function_ref<SmallVector<Value>(OpBuilder &, Value, Value, Value)>
         point,
     Value rowBase, Value columnBase, Value sliceBase, Value depthK) {
-  auto index = [&](int64_t value) -> Value {
-    return arith::ConstantIndexOp::create(rewriter, loc, value);
-  };
   int64_t rows = isLhs ? tiling.rows : tiling.depth;
   int64_t extent = isLhs ? tiling.depth : tiling.columns;
-  SmallVector<Value> ij = parallelLoop(rewriter, loc, {rows, extent / width});
-  Value first = arith::MulIOp::create(rewriter, loc, ij[1], index(width));
-  // The tile element (i, first) as a (row, column, depth) point, and the
-  // unclamped index of its vector along the input's last dimension.
+  int64_t width =
+      stagingVectorWidth(op, input, isLhs ? dims.k : dims.n, extent);
+  // The tile row and column of the (first) element.
+  SmallVector<Value> ij;
+  if (width > 1) {
+    ij = parallelLoop(rewriter, loc, {rows, extent / width});
+    ij[1] = arith::MulIOp::create(
+        rewriter, loc, ij[1],
+        arith::ConstantIndexOp::create(rewriter, loc, width));
+  } else {
+    ij = stagingLoop(rewriter, loc, op, input, isLhs ? dims.m : dims.k, rows,
+                     extent);
+  }
   Value depth =
-      arith::AddIOp::create(rewriter, loc, sliceBase, isLhs ? first : ij[0]);
+      arith::AddIOp::create(rewriter, loc, sliceBase, isLhs ? ij[1] : ij[0]);
   Value row =
       isLhs ? arith::AddIOp::create(rewriter, loc, rowBase, ij[0]) : rowBase;
   Value column =
       isLhs
           ? columnBase
-          : arith::AddIOp::create(rewriter, loc, columnBase, first).getResult();
-  Value inner = isLhs ? depth : column;
+          : arith::AddIOp::create(rewriter, loc, columnBase, ij[1]).getResult();
   SmallVector<Value> indices =
       infini::operandIndices(op, *input, point(rewriter, row, column, depth));
   auto type = cast<MemRefType>(input->get().getType());
-  indices.back() = arith::MinUIOp::create(
-      rewriter, loc, inner, index(type.getShape().back() - width));
-  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
-  auto vectorType = VectorType::get({width}, type.getElementType());
-  Value value = vector::LoadOp::create(rewriter, loc, vectorType, input->get(),
-                                       indices, /*nontemporal=*/false,
-                                       llvm::MaybeAlign(width * elementBytes));
+  Value value;
+  if (width > 1) {
+    // The unclamped index along the last dimension, clamped to a whole
+    // vector (the dimension is a multiple of `width`).
+    indices.back() = arith::MinUIOp::create(
+        rewriter, loc, isLhs ? depth : column,
+        arith::ConstantIndexOp::create(rewriter, loc,
+                                       type.getShape().back() - width));
+    int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+    value = vector::LoadOp::create(
+        rewriter, loc, VectorType::get({width}, type.getElementType()),
+        input->get(), indices, /*nontemporal=*/false,
+        llvm::MaybeAlign(width * elementBytes));
+  } else {
+    value = memref::LoadOp::create(rewriter, loc, input->get(), indices);
+  }
   Type staged = getElementTypeOrSelf(tile.getType());
-  if (staged != type.getElementType())
-    value = arith::TruncFOp::create(rewriter, loc,
-                                    VectorType::get({width}, staged), value);
+  if (staged != type.getElementType()) {
+    Type convertedType = staged;
+    if (width > 1)
+      convertedType = VectorType::get({width}, staged);
+    value = arith::TruncFOp::create(rewriter, loc, convertedType, value);
+  }
   // A vector along the reduction lies wholly before or past its end.
   Value inside = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult,
                                        depth, depthK);
@@ -654,7 +672,10 @@ static void stageVectors(
       arith::ConstantOp::create(
           rewriter, loc,
           cast<TypedAttr>(rewriter.getZeroAttr(value.getType()))));
-  vector::StoreOp::create(rewriter, loc, value, tile, ValueRange{ij[0], first});
+  if (width > 1)
+    vector::StoreOp::create(rewriter, loc, value, tile, ij);
+  else
+    memref::StoreOp::create(rewriter, loc, value, tile, ij);
 }
 
 static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
@@ -760,40 +781,8 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   // Stage both inputs' slices; past the reduction's end they are zero.
   auto stage = [&](OpOperand *input, Value tile, bool isLhs) {
     rewriter.setInsertionPoint(sliceBody->getTerminator());
-    int64_t width = stagingVectorWidth(op, input, isLhs ? dims.k : dims.n,
-                                       isLhs ? tiling.depth : tiling.columns);
-    if (width > 1) {
-      stageVectors(rewriter, loc, op, input, tile, isLhs, dims, tiling, width,
-                   point, rowBase, columnBase, sliceBase, depthK);
-      return;
-    }
-    SmallVector<Value> ij = isLhs
-                                ? stagingLoop(rewriter, loc, op, input, dims.m,
-                                              tiling.rows, tiling.depth)
-                                : stagingLoop(rewriter, loc, op, input, dims.k,
-                                              tiling.depth, tiling.columns);
-    Value depth =
-        arith::AddIOp::create(rewriter, loc, sliceBase, isLhs ? ij[1] : ij[0]);
-    Value row =
-        isLhs ? arith::AddIOp::create(rewriter, loc, rowBase, ij[0]) : rowBase;
-    Value column = isLhs
-                       ? columnBase
-                       : arith::AddIOp::create(rewriter, loc, columnBase, ij[1])
-                             .getResult();
-    Value value = memref::LoadOp::create(
-        rewriter, loc, input->get(),
-        infini::operandIndices(op, *input,
-                               point(rewriter, row, column, depth)));
-    if (tiling.mmaType && value.getType() != tiling.mmaType)
-      value = arith::TruncFOp::create(rewriter, loc, tiling.mmaType, value);
-    Value inside = arith::CmpIOp::create(
-        rewriter, loc, arith::CmpIPredicate::ult, depth, depthK);
-    value = arith::SelectOp::create(
-        rewriter, loc, inside, value,
-        arith::ConstantOp::create(
-            rewriter, loc,
-            cast<TypedAttr>(rewriter.getZeroAttr(value.getType()))));
-    memref::StoreOp::create(rewriter, loc, value, tile, ij);
+    stageSlice(rewriter, loc, op, input, tile, isLhs, dims, tiling, point,
+               rowBase, columnBase, sliceBase, depthK);
   };
   stage(lhs, lhsTile, /*isLhs=*/true);
   stage(rhs, rhsTile, /*isLhs=*/false);
