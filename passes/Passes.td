@@ -284,10 +284,11 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
        loops nested deeper run sequentially in their thread, writes outside
        nested loops run in thread 0 alone (warp-level regions in every
        thread of their warp), and `gpu.barrier`s separate
-       these phases, except two phases that neither write what the other
-       accesses (only the block's distinct workgroup buffers are told apart;
-       any other write conflicts with any access outside them), such as a
-       tile product's staging of its two inputs; a warp-level loop may
+       these phases, except where the phase after a barrier writes nothing
+       that the phases since the last barrier kept access, and accesses
+       nothing they write (workgroup buffers and the byte ranges of views
+       of dynamic shared memory are told apart; global buffers may alias),
+       such as a tile product's staging of its two inputs; a warp-level loop may
        itself hold nested loops (a
        warp's accumulators carried in registers across staging phases) when
        it has exactly one iteration per warp: each warp runs its iteration

@@ -301,27 +301,76 @@ static bool holdsParallelLoop(Operation *op) {
 }
 
 namespace {
-/// The buffers a phase of a block reads and writes, by root (the buffer
-/// under any views), and whether it accesses memory in ways not listed.
+/// Memory a phase of a block accesses: one of the block's workgroup
+/// buffers, a byte range of its dynamic shared memory, shared memory not
+/// told apart, or other (global) memory, whose buffers may alias.
+struct Buffer {
+  enum Kind { Workgroup, DynamicShared, AnyShared, Global } kind;
+  /// The workgroup buffer.
+  Value root;
+  /// The byte range of dynamic shared memory.
+  int64_t begin = 0, end = 0;
+};
+
+/// The buffers a phase reads and writes, and whether it accesses memory in
+/// ways not listed.
 struct PhaseAccesses {
-  llvm::SmallPtrSet<void *, 8> reads, writes;
+  SmallVector<Buffer> reads, writes;
   bool unknown = false;
 };
 } // namespace
 
-/// The buffer `value` views, through view-like ops.
-static Value rootBuffer(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
+static bool isSharedMemory(Value buffer) {
+  auto type = dyn_cast<MemRefType>(buffer.getType());
+  return type &&
+         gpu::GPUDialect::isWorkgroupMemoryAddressSpace(type.getMemorySpace());
+}
+
+/// The memory `value` views, through view-like ops: a view of dynamic
+/// shared memory at a constant shift is its byte range.
+static Buffer bufferOf(Value value) {
+  while (Operation *definition = value.getDefiningOp()) {
+    auto view = dyn_cast<memref::ViewOp>(definition);
+    if (view && view.getSource().getDefiningOp<gpu::DynamicSharedMemoryOp>()) {
+      std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
+      MemRefType type = view.getType();
+      if (!shift || !type.hasStaticShape())
+        return {Buffer::AnyShared, {}};
+      return {Buffer::DynamicShared,
+              {},
+              *shift,
+              *shift +
+                  type.getNumElements() * type.getElementTypeBitWidth() / 8};
+    }
+    auto viewLike = dyn_cast<ViewLikeOpInterface>(definition);
+    if (!viewLike)
+      break;
+    value = viewLike.getViewSource();
+  }
+  if (!isSharedMemory(value))
+    return {Buffer::Global, {}};
+  if (isa<BlockArgument>(value))
+    return {Buffer::Workgroup, value};
+  return {Buffer::AnyShared, {}};
+}
+
+static bool mayOverlap(const Buffer &a, const Buffer &b) {
+  if (a.kind == Buffer::Global || b.kind == Buffer::Global)
+    return a.kind == b.kind;
+  if (a.kind == Buffer::AnyShared || b.kind == Buffer::AnyShared)
+    return true;
+  if (a.kind != b.kind)
+    return false;
+  if (a.kind == Buffer::Workgroup)
+    return a.root == b.root;
+  return a.begin < b.end && b.begin < a.end;
 }
 
 static PhaseAccesses accessesOf(Operation *phase) {
   PhaseAccesses accesses;
   phase->walk([&](Operation *op) {
     auto record = [&](Value buffer, bool write) {
-      (write ? accesses.writes : accesses.reads)
-          .insert(rootBuffer(buffer).getAsOpaquePointer());
+      (write ? accesses.writes : accesses.reads).push_back(bufferOf(buffer));
     };
     if (auto load = dyn_cast<memref::LoadOp>(op))
       record(load.getMemRef(), false);
@@ -342,54 +391,48 @@ static PhaseAccesses accessesOf(Operation *phase) {
   return accesses;
 }
 
-/// Whether buffer root `pointer` is shared memory of the block: one of its
-/// workgroup buffers (distinct buffers are distinct memory), not a view of
-/// its dynamic shared memory (whose views share a root) or global memory
-/// (whose buffers may alias).
-static bool isOwnSharedBuffer(void *pointer) {
-  Value buffer = Value::getFromOpaquePointer(pointer);
-  auto type = dyn_cast<MemRefType>(buffer.getType());
-  return type && isa<BlockArgument>(buffer) &&
-         gpu::GPUDialect::isWorkgroupMemoryAddressSpace(type.getMemorySpace());
-}
-
 /// Whether phase `second` may run while threads still run phase `first`:
-/// neither writes a buffer the other accesses. Only the block's own
-/// workgroup buffers are told apart; any other write conflicts with any
-/// other access but to workgroup buffers.
+/// neither writes memory the other accesses.
 static bool independentPhases(Operation *first, Operation *second) {
   PhaseAccesses a = accessesOf(first), b = accessesOf(second);
   if (a.unknown || b.unknown)
     return false;
   auto conflicts = [](const PhaseAccesses &writer, const PhaseAccesses &other) {
-    for (void *written : writer.writes) {
-      bool shared = isOwnSharedBuffer(written);
+    for (const Buffer &written : writer.writes)
       for (const auto *set : {&other.reads, &other.writes})
-        for (void *accessed : *set)
-          if (shared ? accessed == written : !isOwnSharedBuffer(accessed))
+        for (const Buffer &accessed : *set)
+          if (mayOverlap(written, accessed))
             return true;
-    }
     return false;
   };
   return !conflicts(a, b) && !conflicts(b, a);
 }
 
-/// Erases the barriers of `block` between two phases that neither writes
-/// what the other accesses (a tile product's two staging phases).
+/// Erases the barriers of `block` that separate independent phases (a tile
+/// product's two staging phases). A barrier orders everything since the
+/// last barrier kept before it against what follows, so the phase after it
+/// must be independent of every phase in that stretch, not only of its
+/// neighbour.
 static void eraseNeedlessBarriers(IRRewriter &rewriter, Block &block) {
-  // The phases next to a barrier, past the index arithmetic around them.
-  auto phase = [](Operation *op, bool forward) {
-    while (op && isMemoryEffectFree(op))
-      op = forward ? op->getNextNode() : op->getPrevNode();
-    return op;
-  };
-  for (auto barrierOp :
-       llvm::make_early_inc_range(block.getOps<gpu::BarrierOp>())) {
-    Operation *before = phase(barrierOp->getPrevNode(), /*forward=*/false);
-    Operation *after = phase(barrierOp->getNextNode(), /*forward=*/true);
-    if (before && after && isa<scf::ForOp>(before) && isa<scf::ForOp>(after) &&
-        independentPhases(before, after))
-      rewriter.eraseOp(barrierOp);
+  SmallVector<Operation *> sinceKept;
+  for (Operation &op : llvm::make_early_inc_range(block)) {
+    if (!isa<gpu::BarrierOp>(op)) {
+      if (!isMemoryEffectFree(&op) && !op.hasTrait<OpTrait::IsTerminator>())
+        sinceKept.push_back(&op);
+      continue;
+    }
+    Operation *next = op.getNextNode();
+    while (next && isMemoryEffectFree(next))
+      next = next->getNextNode();
+    bool needless = !sinceKept.empty() && next && !isa<gpu::BarrierOp>(next) &&
+                    !next->hasTrait<OpTrait::IsTerminator>() &&
+                    llvm::all_of(sinceKept, [&](Operation *phase) {
+                      return independentPhases(phase, next);
+                    });
+    if (needless)
+      rewriter.eraseOp(&op);
+    else
+      sinceKept.clear();
   }
 }
 

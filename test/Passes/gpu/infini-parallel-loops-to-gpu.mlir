@@ -214,6 +214,55 @@ func.func @independent_phases(%x: memref<2x64xf32>, %y: memref<2x64xf32>, %out: 
 
 // -----
 
+// A barrier orders everything since the last one kept: the third phase,
+// independent of the second but reading what the first wrote, keeps the
+// barrier before it.
+// CHECK-LABEL: func.func @chained_phases
+// CHECK: gpu.launch
+// CHECK: memref.store %{{.+}}, %[[A:[^\[]+]]
+// CHECK-NOT: gpu.barrier
+// CHECK: memref.store %{{.+}}, %[[B:[^\[]+]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[A]]
+func.func @chained_phases(%x: memref<2x64xf32>, %out: memref<2x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c64 = arith.constant 64 : index
+  scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
+    %ta = memref.alloc() : memref<64xf32>
+    %tb = memref.alloc() : memref<64xf32>
+    scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+      %v = memref.load %x[%b, %i] : memref<2x64xf32>
+      memref.store %v, %ta[%i] : memref<64xf32>
+      scf.reduce
+    }
+    scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+      %v = memref.load %x[%b, %i] : memref<2x64xf32>
+      memref.store %v, %tb[%i] : memref<64xf32>
+      scf.reduce
+    }
+    scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+      %j = arith.subi %c64, %i : index
+      %k = arith.subi %j, %c1 : index
+      %u = memref.load %ta[%k] : memref<64xf32>
+      memref.store %u, %out[%b, %i] : memref<2x64xf32>
+      scf.reduce
+    }
+    scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+      %u = memref.load %tb[%i] : memref<64xf32>
+      memref.store %u, %out[%b, %i] : memref<2x64xf32>
+      scf.reduce
+    }
+    memref.dealloc %ta : memref<64xf32>
+    memref.dealloc %tb : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // Past the 48 KiB of static shared memory a block gets by default, a block's
 // temporaries (four 16 KiB tiles here) are views of the launch's dynamic
 // shared memory, 16-byte aligned, whose size the launch passes (the runtime
@@ -227,6 +276,11 @@ func.func @independent_phases(%x: memref<2x64xf32>, %y: memref<2x64xf32>, %out: 
 // CHECK-DAG: memref.view %[[SHARED]][%c16384{{.*}}][]
 // CHECK-DAG: memref.view %[[SHARED]][%c32768{{.*}}][]
 // CHECK-DAG: memref.view %[[SHARED]][%c49152{{.*}}][]
+// The views' byte ranges are told apart too: the phase that reads the tiles
+// keeps its barrier after the phase that writes them.
+// CHECK: memref.store
+// CHECK: gpu.barrier
+// CHECK: memref.load
 func.func @large_tiles(%out: memref<2x64x64xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
