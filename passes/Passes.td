@@ -354,7 +354,7 @@ def GPUTileContractions
     past the reduction's end; 16 bytes at a time, a `vector.load` of 4 f32
     or 8 f16 elements, where that dimension is contiguous, a static multiple
     of the vector and the tile's row dimension, so that the vector lands in
-    one tile row), then
+    one tile row; the block's outputs are written back the same way), then
     each thread updates a register tile of the accumulators from them. The
     phases are nested parallel loops; the block's threads share them and
     meet at barriers in between.

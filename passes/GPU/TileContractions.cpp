@@ -818,8 +818,13 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   else
     rewriter.setInsertionPointAfter(slices);
   {
+    // 16 bytes at a time where the output's rows allow it, as in staging (a
+    // vector lies wholly inside or past the last column).
+    int64_t width = stagingVectorWidth(op, &init, dims.n, tiling.columns);
     SmallVector<Value> ij =
-        parallelLoop(rewriter, loc, {tiling.rows, tiling.columns});
+        parallelLoop(rewriter, loc, {tiling.rows, tiling.columns / width});
+    if (width > 1)
+      ij[1] = arith::MulIOp::create(rewriter, loc, ij[1], index(width));
     Value row = arith::AddIOp::create(rewriter, loc, rowBase, ij[0]);
     Value column = arith::AddIOp::create(rewriter, loc, columnBase, ij[1]);
     Value inside = arith::AndIOp::create(
@@ -830,15 +835,25 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
                               columnsN));
     auto guard = scf::IfOp::create(rewriter, loc, inside, false);
     rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
-    Value value = memref::LoadOp::create(rewriter, loc, accTile, ij);
     SmallVector<Value> outputIndices =
         infini::operandIndices(op, init, point(rewriter, row, column, zero));
+    auto load = [&](Value buffer, ValueRange indices) -> Value {
+      if (width == 1)
+        return memref::LoadOp::create(rewriter, loc, buffer, indices);
+      return vector::LoadOp::create(
+          rewriter, loc, VectorType::get({width}, accType), buffer, indices);
+    };
+    Value value = load(accTile, ij);
     if (inRegisters && !fromZero)
-      value = arith::AddFOp::create(
-          rewriter, loc,
-          memref::LoadOp::create(rewriter, loc, init.get(), outputIndices),
-          value);
-    memref::StoreOp::create(rewriter, loc, value, init.get(), outputIndices);
+      value = arith::AddFOp::create(rewriter, loc,
+                                    load(init.get(), outputIndices), value);
+    if (width == 1)
+      memref::StoreOp::create(rewriter, loc, value, init.get(), outputIndices);
+    else
+      vector::StoreOp::create(
+          rewriter, loc, value, init.get(), outputIndices,
+          /*nontemporal=*/false,
+          llvm::MaybeAlign(width * accType.getIntOrFloatBitWidth() / 8));
   }
   rewriter.eraseOp(op);
 }

@@ -51,10 +51,10 @@
 // CHECK: } {infini.warp_level}
 // CHECK: } {infini.warp_level}
 // CHECK: scf.parallel
-// CHECK: %[[SUM:.+]] = memref.load %[[CT]]
-// CHECK: %[[OLD:.+]] = memref.load %[[C]]
-// CHECK: %[[NEW:.+]] = arith.addf %[[OLD]], %[[SUM]]
-// CHECK: memref.store %[[NEW]], %[[C]]
+// CHECK: %[[SUM:.+]] = vector.load %[[CT]]{{.*}} vector<4xf32>
+// CHECK: %[[OLD:.+]] = vector.load %[[C]]{{.*}} vector<4xf32>
+// CHECK: %[[NEW:.+]] = arith.addf %[[OLD]], %[[SUM]] : vector<4xf32>
+// CHECK: vector.store %[[NEW]], %[[C]]
 // With bf16 the tiles and contractions are bf16 instead.
 // BF16-LABEL: func.func @large
 // BF16-DAG: memref.alloc() : memref<64x72xbf16>
@@ -92,15 +92,15 @@ func.func @large(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96x
 // CHECK-NOT: memref.load %[[C]]
 // CHECK: } {infini.warp_level}
 // CHECK: scf.parallel
-// CHECK: %[[SUM:.+]] = memref.load
-// CHECK-NOT: memref.load %[[C]]
-// CHECK: memref.store %[[SUM]], %[[C]]
+// CHECK: %[[SUM:.+]] = vector.load
+// CHECK-NOT: vector.load %[[C]]
+// CHECK: vector.store %[[SUM]], %[[C]]
 // WARPS3-LABEL: func.func @zero_filled
 // WARPS3-SAME: %[[C:[^:]+]]: memref<?x96xf32>)
 // WARPS3-NOT: memref.load %[[C]]
 // WARPS3: memref.store %cst{{.*}}, %{{.+}} : memref<64x72xf32>
-// WARPS3-NOT: memref.load %[[C]]
-// WARPS3: memref.store %{{.+}}, %[[C]]
+// WARPS3-NOT: {{memref|vector}}.load %[[C]]
+// WARPS3: vector.store %{{.+}}, %[[C]]
 func.func @zero_filled(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%c : memref<?x96xf32>)

@@ -58,7 +58,8 @@ func.func @elementwise(%a: memref<4xf32>, %b: memref<4xf32>) {
 // infini-parallel-loops-to-gpu), 16-deep slices of the reduction staged
 // with zeros past its end, then 2x2 register tiles updated from them. Each
 // staging iteration moves 4 consecutive elements (16 bytes) along the
-// input's last dimension, clamped to a whole vector inside it.
+// input's last dimension, clamped to a whole vector inside it, and so does
+// each iteration of the final write of the block's outputs.
 // CHECK-LABEL: func.func @large
 // CHECK-SAME: (%[[A:[^:]+]]: memref<?x100xf32>, %[[B:[^:]+]]: memref<100x96xf32>, %[[C:[^:]+]]: memref<?x96xf32>)
 // CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%{{.+}}, %c2) step (%c1, %c1) {
@@ -86,10 +87,10 @@ func.func @elementwise(%a: memref<4xf32>, %b: memref<4xf32>) {
 // CHECK: memref.load %[[BT]]
 // CHECK: scf.yield
 // CHECK-COUNT-4: memref.store %{{.+}}, %[[CT]]
-// CHECK: scf.parallel
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c64, %c16)
 // CHECK: scf.if
-// CHECK: memref.load %[[CT]]
-// CHECK: memref.store %{{.+}}, %[[C]]
+// CHECK: %[[SUM:.+]] = vector.load %[[CT]]{{.*}} vector<4xf32>
+// CHECK: vector.store %[[SUM]], %[[C]]{{.*}} {alignment = 16 : i64} : memref<?x96xf32>, vector<4xf32>
 func.func @large(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96xf32>) {
   linalg.matmul ins(%a, %b : memref<?x100xf32>, memref<100x96xf32>) outs(%c : memref<?x96xf32>)
   return
@@ -122,7 +123,7 @@ func.func @zero_filled(%a: memref<?x8xf32>, %b: memref<8x64xf32>, %c: memref<?x6
 // CHECK: memref.store %cst{{.*}}, %[[CT]]
 // CHECK: scf.for
 // CHECK-NOT: memref.load %[[C]]
-// CHECK: memref.store %{{.+}}, %[[C]]
+// CHECK: vector.store %{{.+}}, %[[C]]
 func.func @zero_filled_large(%a: memref<?x100xf32>, %b: memref<100x96xf32>, %c: memref<?x96xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%c : memref<?x96xf32>)
