@@ -366,24 +366,30 @@ static bool mayOverlap(const Buffer &a, const Buffer &b) {
   return a.begin < b.end && b.begin < a.end;
 }
 
+/// The buffer `op` loads from or stores to, and whether it stores, for the
+/// plain loads and stores of scalars and vectors; none for other ops.
+static std::optional<std::pair<Value, bool>> plainAccess(Operation *op) {
+  if (auto load = dyn_cast<memref::LoadOp>(op))
+    return std::make_pair(load.getMemRef(), false);
+  if (auto store = dyn_cast<memref::StoreOp>(op))
+    return std::make_pair(store.getMemRef(), true);
+  if (auto load = dyn_cast<vector::LoadOp>(op))
+    return std::make_pair(load.getBase(), false);
+  if (auto store = dyn_cast<vector::StoreOp>(op))
+    return std::make_pair(store.getBase(), true);
+  if (auto read = dyn_cast<vector::TransferReadOp>(op))
+    return std::make_pair(read.getBase(), false);
+  if (auto write = dyn_cast<vector::TransferWriteOp>(op))
+    return std::make_pair(write.getBase(), true);
+  return std::nullopt;
+}
+
 static PhaseAccesses accessesOf(Operation *phase) {
   PhaseAccesses accesses;
   phase->walk([&](Operation *op) {
-    auto record = [&](Value buffer, bool write) {
-      (write ? accesses.writes : accesses.reads).push_back(bufferOf(buffer));
-    };
-    if (auto load = dyn_cast<memref::LoadOp>(op))
-      record(load.getMemRef(), false);
-    else if (auto store = dyn_cast<memref::StoreOp>(op))
-      record(store.getMemRef(), true);
-    else if (auto load = dyn_cast<vector::LoadOp>(op))
-      record(load.getBase(), false);
-    else if (auto store = dyn_cast<vector::StoreOp>(op))
-      record(store.getBase(), true);
-    else if (auto read = dyn_cast<vector::TransferReadOp>(op))
-      record(read.getBase(), false);
-    else if (auto write = dyn_cast<vector::TransferWriteOp>(op))
-      record(write.getBase(), true);
+    if (std::optional<std::pair<Value, bool>> access = plainAccess(op))
+      (access->second ? accesses.writes : accesses.reads)
+          .push_back(bufferOf(access->first));
     else if (!isMemoryEffectFree(op) &&
              !op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
       accesses.unknown = true;
@@ -391,10 +397,9 @@ static PhaseAccesses accessesOf(Operation *phase) {
   return accesses;
 }
 
-/// Whether phase `second` may run while threads still run phase `first`:
-/// neither writes memory the other accesses.
-static bool independentPhases(Operation *first, Operation *second) {
-  PhaseAccesses a = accessesOf(first), b = accessesOf(second);
+/// Whether phase `b` may run while threads still run phase `a`: neither
+/// writes memory the other accesses.
+static bool independentPhases(const PhaseAccesses &a, const PhaseAccesses &b) {
   if (a.unknown || b.unknown)
     return false;
   auto conflicts = [](const PhaseAccesses &writer, const PhaseAccesses &other) {
@@ -414,21 +419,26 @@ static bool independentPhases(Operation *first, Operation *second) {
 /// must be independent of every phase in that stretch, not only of its
 /// neighbour.
 static void eraseNeedlessBarriers(IRRewriter &rewriter, Block &block) {
-  SmallVector<Operation *> sinceKept;
+  // The accesses of each phase since the last barrier kept, each phase
+  // walked once.
+  SmallVector<PhaseAccesses> sinceKept;
   for (Operation &op : llvm::make_early_inc_range(block)) {
     if (!isa<gpu::BarrierOp>(op)) {
       if (!isMemoryEffectFree(&op) && !op.hasTrait<OpTrait::IsTerminator>())
-        sinceKept.push_back(&op);
+        sinceKept.push_back(accessesOf(&op));
       continue;
     }
     Operation *next = op.getNextNode();
     while (next && isMemoryEffectFree(next))
       next = next->getNextNode();
-    bool needless = !sinceKept.empty() && next && !isa<gpu::BarrierOp>(next) &&
-                    !next->hasTrait<OpTrait::IsTerminator>() &&
-                    llvm::all_of(sinceKept, [&](Operation *phase) {
-                      return independentPhases(phase, next);
-                    });
+    bool needless = false;
+    if (!sinceKept.empty() && next && !isa<gpu::BarrierOp>(next) &&
+        !next->hasTrait<OpTrait::IsTerminator>()) {
+      PhaseAccesses following = accessesOf(next);
+      needless = llvm::all_of(sinceKept, [&](const PhaseAccesses &phase) {
+        return independentPhases(phase, following);
+      });
+    }
     if (needless)
       rewriter.eraseOp(&op);
     else
@@ -572,9 +582,7 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
     MemRefType type = alloc.getType();
     int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
     bool onlyAccessed = llvm::all_of(alloc->getUsers(), [](Operation *user) {
-      return isa<memref::LoadOp, memref::StoreOp, vector::LoadOp,
-                 vector::StoreOp, vector::TransferReadOp,
-                 vector::TransferWriteOp>(user);
+      return plainAccess(user).has_value();
     });
     int64_t sharedOffset = llvm::alignTo(sharedBytes, kSharedBufferAlignment);
     if (onlyAccessed && sharedOffset + bytes <= kSharedMemoryBytes) {

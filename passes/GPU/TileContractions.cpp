@@ -324,20 +324,20 @@ static SmallVector<Value> stagingLoop(IRRewriter &rewriter, Location loc,
   return {ji[1], ji[0]};
 }
 
-/// Bytes a thread loads at once when it stages a tile: 16, the widest
-/// global load.
-static constexpr int64_t kStagingLoadBytes = 16;
+/// Bytes a thread moves at once when it stages a tile or writes a block's
+/// outputs: 16, the widest global access.
+static constexpr int64_t kVectorAccessBytes = 16;
 
-/// The elements a thread stages at once from `input` into a tile whose
-/// second index is loop dimension `innerDim` (`extent` wide), or 1: wide
-/// loads need `innerDim` to index the input's last dimension, which must be
-/// contiguous (identity layout) and a static multiple of the width, as must
-/// the extent. Block and slice origins are multiples of the width then, so
-/// a vector never straddles the end of the dimension, and identity layouts
+/// The elements a thread moves at once between `operand` and a tile whose
+/// second index is loop dimension `innerDim` (`extent` wide), or 1: vector
+/// accesses need `innerDim` to index the operand's last dimension, which
+/// must be contiguous (identity layout) and a static multiple of the width,
+/// as must the extent. Block and slice origins are multiples of the width then,
+/// so a vector never straddles the end of the dimension, and identity layouts
 /// start at the buffer's origin, which the runtime aligns to 64 bytes or
 /// more.
-static int64_t stagingVectorWidth(linalg::LinalgOp op, OpOperand *input,
-                                  unsigned innerDim, int64_t extent) {
+static int64_t vectorAccessWidth(linalg::LinalgOp op, OpOperand *input,
+                                 unsigned innerDim, int64_t extent) {
   auto type = dyn_cast<MemRefType>(input->get().getType());
   AffineMap map = op.getMatchingIndexingMap(input);
   if (!type || !type.getLayout().isIdentity() || type.getRank() == 0 ||
@@ -345,12 +345,44 @@ static int64_t stagingVectorWidth(linalg::LinalgOp op, OpOperand *input,
       map.getResults().back() != getAffineDimExpr(innerDim, op.getContext()))
     return 1;
   int64_t elementBytes = type.getElementTypeBitWidth() / 8;
-  int64_t width = elementBytes ? kStagingLoadBytes / elementBytes : 0;
+  int64_t width = elementBytes ? kVectorAccessBytes / elementBytes : 0;
   int64_t size = type.getShape().back();
   if (width <= 1 || ShapedType::isDynamic(size) || size % width != 0 ||
       extent % width != 0)
     return 1;
   return width;
+}
+
+/// Loads `width` consecutive elements of `buffer` at `indices`: a scalar for
+/// a width of 1, else a vector, aligned to `alignment` bytes if known.
+static Value loadElements(OpBuilder &builder, Location loc, Value buffer,
+                          ValueRange indices, int64_t width,
+                          llvm::MaybeAlign alignment = {}) {
+  if (width == 1)
+    return memref::LoadOp::create(builder, loc, buffer, indices);
+  Type element = getElementTypeOrSelf(buffer.getType());
+  return vector::LoadOp::create(builder, loc, VectorType::get({width}, element),
+                                buffer, indices, /*nontemporal=*/false,
+                                alignment);
+}
+
+/// Stores `value`, a scalar or a vector, to `buffer` at `indices`.
+static void storeElements(OpBuilder &builder, Location loc, Value value,
+                          Value buffer, ValueRange indices,
+                          llvm::MaybeAlign alignment = {}) {
+  if (isa<VectorType>(value.getType()))
+    vector::StoreOp::create(builder, loc, value, buffer, indices,
+                            /*nontemporal=*/false, alignment);
+  else
+    memref::StoreOp::create(builder, loc, value, buffer, indices);
+}
+
+/// The alignment of a vector access of `width` elements of `buffer` where
+/// vectorAccessWidth allows it: the whole vector.
+static llvm::MaybeAlign vectorAlignment(Value buffer, int64_t width) {
+  return llvm::MaybeAlign(
+      width * getElementTypeOrSelf(buffer.getType()).getIntOrFloatBitWidth() /
+      8);
 }
 
 namespace {
@@ -501,11 +533,10 @@ warpRegion(IRRewriter &rewriter, Location loc, TypeRange resultTypes,
 static Value readTile(OpBuilder &builder, Location loc, Value buffer,
                       ArrayRef<int64_t> shape, Value row, Value column) {
   Type type = getElementTypeOrSelf(buffer.getType());
-  Value padding = arith::ConstantOp::create(
-      builder, loc, cast<TypedAttr>(builder.getZeroAttr(type)));
   return vector::TransferReadOp::create(
       builder, loc, VectorType::get(shape, type), buffer,
-      ValueRange{row, column}, padding, ArrayRef<bool>{true, true});
+      ValueRange{row, column}, zeroOf(builder, loc, type),
+      ArrayRef<bool>{true, true});
 }
 
 /// Accumulates the product of `lhsTile`'s rows and `rhsTile`'s columns of
@@ -604,7 +635,7 @@ static constexpr int64_t kMmaRowPadding = 8;
 /// Stages a slice of `input` into `tile` (the left operand's rows x depth,
 /// or the right operand's depth x columns), converted to the tile's element
 /// type and zero past the reduction's end. Each iteration moves
-/// stagingVectorWidth consecutive elements along the input's last
+/// vectorAccessWidth consecutive elements along the input's last
 /// dimension with one vector load, clamped to a whole vector inside it,
 /// where that is possible; otherwise one element, in the order that keeps
 /// loads coalesced (stagingLoop). `point` gives the clamped iteration point
@@ -617,8 +648,7 @@ static void stageSlice(
     Value rowBase, Value columnBase, Value sliceBase, Value depthK) {
   int64_t rows = isLhs ? tiling.rows : tiling.depth;
   int64_t extent = isLhs ? tiling.depth : tiling.columns;
-  int64_t width =
-      stagingVectorWidth(op, input, isLhs ? dims.k : dims.n, extent);
+  int64_t width = vectorAccessWidth(op, input, isLhs ? dims.k : dims.n, extent);
   // The tile row and column of the (first) element.
   SmallVector<Value> ij;
   if (width > 1) {
@@ -641,7 +671,7 @@ static void stageSlice(
   SmallVector<Value> indices =
       infini::operandIndices(op, *input, point(rewriter, row, column, depth));
   auto type = cast<MemRefType>(input->get().getType());
-  Value value;
+  llvm::MaybeAlign alignment;
   if (width > 1) {
     // The unclamped index along the last dimension, clamped to a whole
     // vector (the dimension is a multiple of `width`).
@@ -649,14 +679,10 @@ static void stageSlice(
         rewriter, loc, isLhs ? depth : column,
         arith::ConstantIndexOp::create(rewriter, loc,
                                        type.getShape().back() - width));
-    int64_t elementBytes = type.getElementTypeBitWidth() / 8;
-    value = vector::LoadOp::create(
-        rewriter, loc, VectorType::get({width}, type.getElementType()),
-        input->get(), indices, /*nontemporal=*/false,
-        llvm::MaybeAlign(width * elementBytes));
-  } else {
-    value = memref::LoadOp::create(rewriter, loc, input->get(), indices);
+    alignment = vectorAlignment(input->get(), width);
   }
+  Value value =
+      loadElements(rewriter, loc, input->get(), indices, width, alignment);
   Type staged = getElementTypeOrSelf(tile.getType());
   if (staged != type.getElementType()) {
     Type convertedType = staged;
@@ -667,15 +693,9 @@ static void stageSlice(
   // A vector along the reduction lies wholly before or past its end.
   Value inside = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult,
                                        depth, depthK);
-  value = arith::SelectOp::create(
-      rewriter, loc, inside, value,
-      arith::ConstantOp::create(
-          rewriter, loc,
-          cast<TypedAttr>(rewriter.getZeroAttr(value.getType()))));
-  if (width > 1)
-    vector::StoreOp::create(rewriter, loc, value, tile, ij);
-  else
-    memref::StoreOp::create(rewriter, loc, value, tile, ij);
+  value = arith::SelectOp::create(rewriter, loc, inside, value,
+                                  zeroOf(rewriter, loc, value.getType()));
+  storeElements(rewriter, loc, value, tile, ij);
 }
 
 static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
@@ -750,8 +770,7 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   SmallVector<Value> warp, zeros;
   if (inRegisters) {
     warp = warpTileLoop(rewriter, loc, warpTiling);
-    Value zeroTile = arith::ConstantOp::create(
-        rewriter, loc, cast<TypedAttr>(rewriter.getZeroAttr(accVectorType)));
+    Value zeroTile = zeroOf(rewriter, loc, accVectorType);
     zeros.assign(warpTiling.tileRows * warpTiling.tileColumns, zeroTile);
   } else {
     SmallVector<Value> ij =
@@ -820,7 +839,7 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   {
     // 16 bytes at a time where the output's rows allow it, as in staging (a
     // vector lies wholly inside or past the last column).
-    int64_t width = stagingVectorWidth(op, &init, dims.n, tiling.columns);
+    int64_t width = vectorAccessWidth(op, &init, dims.n, tiling.columns);
     SmallVector<Value> ij =
         parallelLoop(rewriter, loc, {tiling.rows, tiling.columns / width});
     if (width > 1)
@@ -837,23 +856,14 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
     SmallVector<Value> outputIndices =
         infini::operandIndices(op, init, point(rewriter, row, column, zero));
-    auto load = [&](Value buffer, ValueRange indices) -> Value {
-      if (width == 1)
-        return memref::LoadOp::create(rewriter, loc, buffer, indices);
-      return vector::LoadOp::create(
-          rewriter, loc, VectorType::get({width}, accType), buffer, indices);
-    };
-    Value value = load(accTile, ij);
+    Value value = loadElements(rewriter, loc, accTile, ij, width);
     if (inRegisters && !fromZero)
-      value = arith::AddFOp::create(rewriter, loc,
-                                    load(init.get(), outputIndices), value);
-    if (width == 1)
-      memref::StoreOp::create(rewriter, loc, value, init.get(), outputIndices);
-    else
-      vector::StoreOp::create(
-          rewriter, loc, value, init.get(), outputIndices,
-          /*nontemporal=*/false,
-          llvm::MaybeAlign(width * accType.getIntOrFloatBitWidth() / 8));
+      value = arith::AddFOp::create(
+          rewriter, loc,
+          loadElements(rewriter, loc, init.get(), outputIndices, width), value);
+    storeElements(rewriter, loc, value, init.get(), outputIndices,
+                  width > 1 ? vectorAlignment(init.get(), width)
+                            : llvm::MaybeAlign());
   }
   rewriter.eraseOp(op);
 }
