@@ -25,6 +25,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -117,18 +118,6 @@ static std::optional<RowReduction> matchRowReduction(linalg::LinalgOp op) {
   return std::nullopt;
 }
 
-/// Whether `value`, used at `op`, is defined before `op`'s position.
-static bool isDefinedBefore(Value value, Operation *op) {
-  Operation *definition = value.getDefiningOp();
-  Block *block = definition ? definition->getBlock()
-                            : cast<BlockArgument>(value).getOwner();
-  Operation *ancestor = block->findAncestorOpInBlock(*op);
-  if (!ancestor)
-    return false;
-  return !definition || definition->getBlock() != ancestor->getBlock() ||
-         definition->isBeforeInBlock(ancestor);
-}
-
 /// The element-wise op after the row reduction `op` (outside parallel
 /// loops) that reads the reduction's result per row and writes a buffer of
 /// rows as long as `op`'s, which the warp that reduced a row can compute
@@ -136,7 +125,8 @@ static bool isDefinedBefore(Value value, Operation *op) {
 /// and ops free of memory effects may come in between; they are returned
 /// in `between`, to be moved before `op`. Null otherwise.
 static linalg::GenericOp rowConsumer(linalg::LinalgOp op,
-                                     SmallVector<Operation *> &between) {
+                                     SmallVector<Operation *> &between,
+                                     DominanceInfo &dominance) {
   Operation *next = op->getNextNode();
   for (; next && (isMemoryEffectFree(next) || isa<memref::AllocOp>(next));
        next = next->getNextNode())
@@ -184,7 +174,7 @@ static linalg::GenericOp rowConsumer(linalg::LinalgOp op,
   consumer->walk([&](Operation *nested) {
     for (Value value : nested->getOperands())
       if (!consumer->isAncestor(value.getParentBlock()->getParentOp()) &&
-          !isDefinedBefore(value, op) &&
+          !dominance.properlyDominates(value, op) &&
           !llvm::is_contained(between, value.getDefiningOp()))
         capturesLater = true;
   });
@@ -195,7 +185,8 @@ static linalg::GenericOp rowConsumer(linalg::LinalgOp op,
 /// blocks of rows when `op` is not in a block's loop already), each row
 /// reduced by the lanes of one warp.
 static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
-                                const RowReduction &reduction) {
+                                const RowReduction &reduction,
+                                DominanceInfo &dominance) {
   Location loc = op.getLoc();
   // A fill of the output right before the reduction becomes the value each
   // row's total is folded into, when every output element is a row of its
@@ -209,7 +200,7 @@ static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
       rewriter.eraseOp(fill);
     }
   SmallVector<Operation *> between;
-  linalg::GenericOp consumer = rowConsumer(op, between);
+  linalg::GenericOp consumer = rowConsumer(op, between, dominance);
   if (consumer)
     for (Operation *moved : between)
       moved->moveBefore(op);
@@ -376,8 +367,9 @@ struct GPUWarpReductionsPass
         reductions.push_back({op, *reduction});
     });
     IRRewriter rewriter(&getContext());
+    DominanceInfo dominance(getOperation());
     for (auto [op, reduction] : reductions)
-      rewriteRowReduction(rewriter, op, reduction);
+      rewriteRowReduction(rewriter, op, reduction, dominance);
   }
 };
 
