@@ -364,6 +364,26 @@ def GPUTileContractions
     accumulators start from zero instead of from the output: every output
     element is written by the tiled product.
 
+    An input of such a product that element-wise ops wrote for it alone is
+    computed in the staging instead of loaded: the op (a `linalg.generic`
+    or `linalg.transpose` with only parallel loops, pure scalar payload
+    ops, and one output written through a permutation and not read) is
+    erased, and the staging loads its inputs and computes its payload,
+    recursively through such ops (up to 4 deep) and through
+    `memref.collapse_shape`/`expand_shape` views of static inner sizes.
+    The op must be the last one before the product to access its output,
+    a fresh allocation; nothing between the op and the product may write
+    or free memory that may alias its inputs (fresh allocations and
+    `infini.weight`/`infini.prepared` arguments are told apart, other
+    arguments may alias; such deallocations move after the product); and
+    the output's values must be dead after the product (next freed or
+    wholly overwritten). In the model this computes SwiGLU's activation in
+    the down projection, the memory gate's mix and the heads' transpose in
+    the output projection, and the delta rule's V - retrieved in the memory
+    update. Vector staging stays where every input along the vectors is
+    contiguous; scalar-only payload ops (a per-head gate's sigmoid) run
+    once per vector.
+
     With `tensor-cores=f16` (or `bf16`), such a product of f32 values, or
     of f32 and already-16-bit values (weights that
     `infini-narrow-prepared-weights` rounded), is computed on tensor cores

@@ -25,6 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/GPU/FusedOperands.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -41,6 +42,9 @@ namespace infini {
 } // namespace infini
 
 using namespace mlir;
+using infini::FusedOperand;
+using infini::loadElements;
+using infini::vectorAlignment;
 
 namespace {
 /// The dimensions a register tile spans.
@@ -353,19 +357,6 @@ static int64_t vectorAccessWidth(linalg::LinalgOp op, OpOperand *input,
   return width;
 }
 
-/// Loads `width` consecutive elements of `buffer` at `indices`: a scalar for
-/// a width of 1, else a vector, aligned to `alignment` bytes if known.
-static Value loadElements(OpBuilder &builder, Location loc, Value buffer,
-                          ValueRange indices, int64_t width,
-                          llvm::MaybeAlign alignment = {}) {
-  if (width == 1)
-    return memref::LoadOp::create(builder, loc, buffer, indices);
-  Type element = getElementTypeOrSelf(buffer.getType());
-  return vector::LoadOp::create(builder, loc, VectorType::get({width}, element),
-                                buffer, indices, /*nontemporal=*/false,
-                                alignment);
-}
-
 /// Stores `value`, a scalar or a vector, to `buffer` at `indices`.
 static void storeElements(OpBuilder &builder, Location loc, Value value,
                           Value buffer, ValueRange indices,
@@ -375,14 +366,6 @@ static void storeElements(OpBuilder &builder, Location loc, Value value,
                             /*nontemporal=*/false, alignment);
   else
     memref::StoreOp::create(builder, loc, value, buffer, indices);
-}
-
-/// The alignment of a vector access of `width` elements of `buffer` where
-/// vectorAccessWidth allows it: the whole vector.
-static llvm::MaybeAlign vectorAlignment(Value buffer, int64_t width) {
-  return llvm::MaybeAlign(
-      width * getElementTypeOrSelf(buffer.getType()).getIntOrFloatBitWidth() /
-      8);
 }
 
 namespace {
@@ -637,18 +620,22 @@ static constexpr int64_t kMmaRowPadding = 8;
 /// type and zero past the reduction's end. Each iteration moves
 /// vectorAccessWidth consecutive elements along the input's last
 /// dimension with one vector load, clamped to a whole vector inside it,
-/// where that is possible; otherwise one element, in the order that keeps
-/// loads coalesced (stagingLoop). `point` gives the clamped iteration point
-/// of a tile element.
+/// where that is possible (for `reader` too); otherwise one element, in the
+/// order that keeps loads coalesced (stagingLoop). `reader` loads the
+/// elements or computes them from their producers' inputs. `point` gives
+/// the clamped iteration point of a tile element.
 static void stageSlice(
     IRRewriter &rewriter, Location loc, linalg::LinalgOp op, OpOperand *input,
-    Value tile, bool isLhs, TileDims dims, const BlockTiling &tiling,
+    const FusedOperand &reader, Value tile, bool isLhs, TileDims dims,
+    const BlockTiling &tiling,
     llvm::function_ref<SmallVector<Value>(OpBuilder &, Value, Value, Value)>
         point,
     Value rowBase, Value columnBase, Value sliceBase, Value depthK) {
   int64_t rows = isLhs ? tiling.rows : tiling.depth;
   int64_t extent = isLhs ? tiling.depth : tiling.columns;
   int64_t width = vectorAccessWidth(op, input, isLhs ? dims.k : dims.n, extent);
+  if (!reader.canReadVectors(width))
+    width = 1;
   // The tile row and column of the (first) element.
   SmallVector<Value> ij;
   if (width > 1) {
@@ -671,7 +658,6 @@ static void stageSlice(
   SmallVector<Value> indices =
       infini::operandIndices(op, *input, point(rewriter, row, column, depth));
   auto type = cast<MemRefType>(input->get().getType());
-  llvm::MaybeAlign alignment;
   if (width > 1) {
     // The unclamped index along the last dimension, clamped to a whole
     // vector (the dimension is a multiple of `width`).
@@ -679,10 +665,8 @@ static void stageSlice(
         rewriter, loc, isLhs ? depth : column,
         arith::ConstantIndexOp::create(rewriter, loc,
                                        type.getShape().back() - width));
-    alignment = vectorAlignment(input->get(), width);
   }
-  Value value =
-      loadElements(rewriter, loc, input->get(), indices, width, alignment);
+  Value value = reader.read(rewriter, loc, indices, width);
   Type staged = getElementTypeOrSelf(tile.getType());
   if (staged != type.getElementType()) {
     Type convertedType = staged;
@@ -701,6 +685,20 @@ static void stageSlice(
 static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
                                  TileDims dims, const BlockTiling &tiling,
                                  bool fromZero) {
+  // Element-wise producers of either input that the staging recomputes.
+  OpOperand *lhs = op.getDpsInputOperand(0), *rhs = op.getDpsInputOperand(1);
+  FusedOperand lhsReader = FusedOperand::analyze(op, op, *lhs);
+  FusedOperand rhsReader = FusedOperand::analyze(op, op, *rhs);
+  SmallVector<Operation *> lhsProducers, rhsProducers;
+  lhsReader.collectProducers(lhsProducers);
+  rhsReader.collectProducers(rhsProducers);
+  if (llvm::any_of(rhsProducers, [&](Operation *producer) {
+        return llvm::is_contained(lhsProducers, producer);
+      }))
+    rhsReader = FusedOperand::load(rhs->get());
+  lhsReader.moveDeallocationsAfter(op);
+  rhsReader.moveDeallocationsAfter(op);
+
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   unsigned numLoops = op.getNumLoops();
@@ -737,7 +735,6 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     return values;
   };
 
-  OpOperand *lhs = op.getDpsInputOperand(0), *rhs = op.getDpsInputOperand(1);
   OpOperand &init = op.getDpsInitsMutable()[0];
   Type accType = getElementTypeOrSelf(init.get().getType());
   auto stagedType = [&](OpOperand *input) {
@@ -798,13 +795,14 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   }
   Value sliceBase = slices.getInductionVar();
   // Stage both inputs' slices; past the reduction's end they are zero.
-  auto stage = [&](OpOperand *input, Value tile, bool isLhs) {
+  auto stage = [&](OpOperand *input, const FusedOperand &reader, Value tile,
+                   bool isLhs) {
     rewriter.setInsertionPoint(sliceBody->getTerminator());
-    stageSlice(rewriter, loc, op, input, tile, isLhs, dims, tiling, point,
-               rowBase, columnBase, sliceBase, depthK);
+    stageSlice(rewriter, loc, op, input, reader, tile, isLhs, dims, tiling,
+               point, rowBase, columnBase, sliceBase, depthK);
   };
-  stage(lhs, lhsTile, /*isLhs=*/true);
-  stage(rhs, rhsTile, /*isLhs=*/false);
+  stage(lhs, lhsReader, lhsTile, /*isLhs=*/true);
+  stage(rhs, rhsReader, rhsTile, /*isLhs=*/false);
 
   rewriter.setInsertionPoint(sliceBody->getTerminator());
   if (inRegisters) {
@@ -866,6 +864,8 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
                             : llvm::MaybeAlign());
   }
   rewriter.eraseOp(op);
+  lhsReader.eraseProducers(rewriter);
+  rhsReader.eraseProducers(rewriter);
 }
 
 /// The shared-memory tile: 64 x 64 outputs of a block (64 x 32 for
