@@ -692,10 +692,14 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   SmallVector<Operation *> lhsProducers, rhsProducers;
   lhsReader.collectProducers(lhsProducers);
   rhsReader.collectProducers(rhsProducers);
+  // A producer of both inputs (one temporary read twice) stays: each read
+  // would see it erased by the other's fusion.
   if (llvm::any_of(rhsProducers, [&](Operation *producer) {
         return llvm::is_contained(lhsProducers, producer);
-      }))
+      })) {
+    lhsReader = FusedOperand::load(lhs->get());
     rhsReader = FusedOperand::load(rhs->get());
+  }
   lhsReader.moveDeallocationsAfter(op);
   rhsReader.moveDeallocationsAfter(op);
 

@@ -193,3 +193,23 @@ func.func @accumulating(%x: memref<64x64xf32>, %w: memref<64x64xf32>, %y: memref
   memref.dealloc %h : memref<64x64xf32>
   return
 }
+
+// -----
+
+// Not fused: both inputs read the temporary.
+// CHECK-LABEL: func.func @read_twice
+// CHECK: linalg.generic
+// CHECK: scf.parallel
+func.func @read_twice(%x: memref<64x64xf32>, %y: memref<64x64xf32>) {
+  %h = memref.alloc() : memref<64x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<64x64xf32>) outs(%h : memref<64x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %e = math.exp %in : f32
+    linalg.yield %e : f32
+  }
+  linalg.matmul ins(%h, %h : memref<64x64xf32>, memref<64x64xf32>) outs(%y : memref<64x64xf32>)
+  memref.dealloc %h : memref<64x64xf32>
+  return
+}
