@@ -460,20 +460,57 @@ void FusedOperand::moveDeallocationsAfter(Operation *product) const {
     dealloc->moveAfter(product);
 }
 
+/// Replaces each `memref.dim` of a constant dimension of `buffer` (a view
+/// or an allocation) by the size it reads, computed from the view's source
+/// or the allocation's sizes, so that nothing but accesses hold on to it.
+static void resolveDims(RewriterBase &rewriter, Value buffer) {
+  for (Operation *user : llvm::make_early_inc_range(buffer.getUsers())) {
+    auto dim = dyn_cast<memref::DimOp>(user);
+    std::optional<int64_t> position =
+        dim ? dim.getConstantIndex() : std::nullopt;
+    if (!position)
+      continue;
+    rewriter.setInsertionPoint(dim);
+    Location loc = dim.getLoc();
+    auto sizeOf = [&](OpFoldResult size) {
+      return getValueOrCreateConstantIndexOp(rewriter, loc, size);
+    };
+    Value size;
+    Operation *definition = buffer.getDefiningOp();
+    if (auto allocation = dyn_cast<memref::AllocOp>(definition)) {
+      size = sizeOf(allocation.getMixedSizes()[*position]);
+    } else if (auto expand = dyn_cast<memref::ExpandShapeOp>(definition)) {
+      size = sizeOf(expand.getMixedOutputShape()[*position]);
+    } else {
+      auto collapse = cast<memref::CollapseShapeOp>(definition);
+      SmallVector<OpFoldResult> sourceSizes =
+          memref::getMixedSizes(rewriter, loc, collapse.getSrc());
+      size = arith::ConstantIndexOp::create(rewriter, loc, 1);
+      for (int64_t sourceDim : collapse.getReassociationIndices()[*position])
+        size = arith::MulIOp::create(rewriter, loc, size,
+                                     sizeOf(sourceSizes[sourceDim]));
+    }
+    rewriter.replaceOp(dim, size);
+  }
+}
+
 void FusedOperand::eraseProducers(RewriterBase &rewriter) const {
   if (!producer)
     return;
   rewriter.eraseOp(producer);
   for (const FusedOperand &input : inputs)
     input.eraseProducers(rewriter);
-  // The views and the allocation, unless used elsewhere.
+  // The views and the allocation, unless used elsewhere (their sizes aside:
+  // the product's loop bounds may read them).
   Value base = buffer;
   for (Operation *view : views) {
+    resolveDims(rewriter, base);
     base = view->getOperand(0);
     if (!view->use_empty())
       return;
     rewriter.eraseOp(view);
   }
+  resolveDims(rewriter, base);
   Operation *allocation = base.getDefiningOp();
   if (!llvm::all_of(base.getUsers(), [](Operation *user) {
         return isa<memref::DeallocOp>(user);

@@ -49,21 +49,23 @@ func.func @gated_activation(%g: memref<?x128xf32>, %u: memref<?x128xf32>, %w: me
 // weight, which the state update in between cannot write), transposed to
 // token-major order and collapsed into the output projection's rows. The
 // staging reads both heads' buffers 4 at a time and computes each head's
-// gate once per vector; the mixed and transposed buffers are not written.
+// gate once per vector; the mixed and transposed buffers are not written,
+// and the transposed one (whose view gave the product's row count) is gone.
 // The deallocation of the second input, which followed the mixing, moves
 // after the product.
 // CHECK-LABEL: func.func @mixed_heads
-// CHECK-SAME: (%[[A:[^:]+]]: memref<2x64x32xf32>, %[[B:[^:]+]]: memref<2x64x32xf32>, %[[GATE:[^:]+]]: memref<2xf32> {infini.weight = "gate"}, %[[S:[^:]+]]: memref<2x32xf32>, %{{[^:]+}}: memref<64x64xf32>, %{{[^:]+}}: memref<64x64xf32>)
+// CHECK-SAME: (%[[A:[^:]+]]: memref<2x?x32xf32>, %[[B:[^:]+]]: memref<2x?x32xf32>, %[[GATE:[^:]+]]: memref<2xf32> {infini.weight = "gate"}, %[[S:[^:]+]]: memref<2x32xf32>, %{{[^:]+}}: memref<64x64xf32>, %{{[^:]+}}: memref<?x64xf32>)
 // CHECK-NOT: linalg.generic
 // CHECK-NOT: linalg.transpose
-// CHECK-NOT: memref<64x2x32xf32>
-// CHECK: %[[BUF:.+]] = memref.alloc() : memref<2x64x32xf32>
+// CHECK-NOT: memref<?x2x32xf32>
+// CHECK-NOT: memref.collapse_shape
+// CHECK: %[[BUF:.+]] = memref.alloc(%{{.+}}) : memref<2x?x32xf32>
 // CHECK: memref.copy %[[A]], %[[BUF]]
-// CHECK: %[[B2:.+]] = memref.alloc() : memref<2x64x32xf32>
+// CHECK: %[[B2:.+]] = memref.alloc(%{{.+}}) : memref<2x?x32xf32>
 // CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[S]] : memref<2x32xf32>)
 // CHECK: scf.parallel
-// CHECK: vector.load %[[BUF]]{{.*}} : memref<2x64x32xf32>, vector<4xf32>
-// CHECK: vector.load %[[B2]]{{.*}} : memref<2x64x32xf32>, vector<4xf32>
+// CHECK: vector.load %[[BUF]]{{.*}} : memref<2x?x32xf32>, vector<4xf32>
+// CHECK: vector.load %[[B2]]{{.*}} : memref<2x?x32xf32>, vector<4xf32>
 // CHECK: memref.load %[[GATE]]
 // CHECK: math.exp %{{.+}} : f32
 // CHECK: vector.broadcast
@@ -71,16 +73,18 @@ func.func @gated_activation(%g: memref<?x128xf32>, %u: memref<?x128xf32>, %w: me
 // CHECK: memref.dealloc %[[B2]]
 // CHECK-NEXT: memref.dealloc %[[BUF]]
 // CHECK-NEXT: return
-func.func @mixed_heads(%a: memref<2x64x32xf32>, %b: memref<2x64x32xf32>, %gate: memref<2xf32> {infini.weight = "gate"}, %s: memref<2x32xf32>, %w: memref<64x64xf32>, %y: memref<64x64xf32>) {
+func.func @mixed_heads(%a: memref<2x?x32xf32>, %b: memref<2x?x32xf32>, %gate: memref<2xf32> {infini.weight = "gate"}, %s: memref<2x32xf32>, %w: memref<64x64xf32>, %y: memref<?x64xf32>) {
   %one = arith.constant 1.0 : f32
   %zero = arith.constant 0.0 : f32
-  %buf = memref.alloc() : memref<2x64x32xf32>
-  memref.copy %a, %buf : memref<2x64x32xf32> to memref<2x64x32xf32>
-  %b2 = memref.alloc() : memref<2x64x32xf32>
-  memref.copy %b, %b2 : memref<2x64x32xf32> to memref<2x64x32xf32>
+  %c1 = arith.constant 1 : index
+  %tokens = memref.dim %a, %c1 : memref<2x?x32xf32>
+  %buf = memref.alloc(%tokens) : memref<2x?x32xf32>
+  memref.copy %a, %buf : memref<2x?x32xf32> to memref<2x?x32xf32>
+  %b2 = memref.alloc(%tokens) : memref<2x?x32xf32>
+  memref.copy %b, %b2 : memref<2x?x32xf32> to memref<2x?x32xf32>
   linalg.generic {indexing_maps = [affine_map<(h, t, d) -> (h, t, d)>, affine_map<(h, t, d) -> (h, t, d)>, affine_map<(h, t, d) -> (h)>, affine_map<(h, t, d) -> (h, t, d)>],
                   iterator_types = ["parallel", "parallel", "parallel"]}
-      ins(%buf, %b2, %gate : memref<2x64x32xf32>, memref<2x64x32xf32>, memref<2xf32>) outs(%buf : memref<2x64x32xf32>) {
+      ins(%buf, %b2, %gate : memref<2x?x32xf32>, memref<2x?x32xf32>, memref<2xf32>) outs(%buf : memref<2x?x32xf32>) {
   ^bb0(%x: f32, %z: f32, %g: f32, %out: f32):
     %n = arith.negf %g : f32
     %e = math.exp %n : f32
@@ -91,15 +95,15 @@ func.func @mixed_heads(%a: memref<2x64x32xf32>, %b: memref<2x64x32xf32>, %gate: 
     %r = arith.addf %z, %m : f32
     linalg.yield %r : f32
   }
-  memref.dealloc %b2 : memref<2x64x32xf32>
+  memref.dealloc %b2 : memref<2x?x32xf32>
   // A state update in between.
   linalg.fill ins(%zero : f32) outs(%s : memref<2x32xf32>)
-  %t = memref.alloc() : memref<64x2x32xf32>
-  linalg.transpose ins(%buf : memref<2x64x32xf32>) outs(%t : memref<64x2x32xf32>) permutation = [1, 0, 2]
-  %rows = memref.collapse_shape %t [[0], [1, 2]] : memref<64x2x32xf32> into memref<64x64xf32>
-  linalg.matmul ins(%rows, %w : memref<64x64xf32>, memref<64x64xf32>) outs(%y : memref<64x64xf32>)
-  memref.dealloc %t : memref<64x2x32xf32>
-  memref.dealloc %buf : memref<2x64x32xf32>
+  %t = memref.alloc(%tokens) : memref<?x2x32xf32>
+  linalg.transpose ins(%buf : memref<2x?x32xf32>) outs(%t : memref<?x2x32xf32>) permutation = [1, 0, 2]
+  %rows = memref.collapse_shape %t [[0], [1, 2]] : memref<?x2x32xf32> into memref<?x64xf32>
+  linalg.matmul ins(%rows, %w : memref<?x64xf32>, memref<64x64xf32>) outs(%y : memref<?x64xf32>)
+  memref.dealloc %t : memref<?x2x32xf32>
+  memref.dealloc %buf : memref<2x?x32xf32>
   return
 }
 
