@@ -117,8 +117,10 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
     SmallVector<OpFoldResult> steps = {rewriter.getIndexAttr(1),
                                        rewriter.getIndexAttr(1),
                                        rewriter.getIndexAttr(tile)};
-    auto forall = scf::ForallOp::create(rewriter, loc, lbs, ubs, steps,
-                                        ValueRange{init}, std::nullopt);
+    // On the GPU the loop is one kernel, named after its kind.
+    auto forall = scf::ForallOp::create(
+        rewriter, infini::kernelKindLoc(loc, "attention"), lbs, ubs, steps,
+        ValueRange{init}, std::nullopt);
     OpBuilder b = OpBuilder::atBlockBegin(forall.getBody());
     Value batch = forall.getInductionVars()[0];
     Value head = forall.getInductionVars()[1];

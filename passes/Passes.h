@@ -34,6 +34,18 @@ namespace infini {
 /// (tensor-core products) that every lane of the warp runs.
 inline constexpr llvm::StringLiteral kWarpLevelAttrName = "infini.warp_level";
 
+/// Prefix of the name on the location of a loop that becomes a GPU kernel
+/// of a known kind; infini-parallel-loops-to-gpu names the kernel
+/// `<function>_kernel_<i>_<kind>`, so profiles say what each kernel is.
+inline constexpr llvm::StringLiteral kKernelKindPrefix = "infini.kernel.";
+
+/// `loc` named for a loop that becomes a kernel of `kind`, an identifier
+/// ("matmul", "reduction", "attention", "copy").
+inline mlir::Location kernelKindLoc(mlir::Location loc, llvm::StringRef kind) {
+  return mlir::NameLoc::get(
+      mlir::StringAttr::get(loc.getContext(), kKernelKindPrefix + kind), loc);
+}
+
 /// Threads of an NVIDIA warp, which the warp-level code assumes.
 inline constexpr int64_t kWarpSize = 32;
 

@@ -308,9 +308,15 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
     A parallel loop with reductions, an allocation of dynamic size inside a
     loop body, or memory access whose result the host needs is reported as
     an error rather than left on the host. Every launch names the kernel
-    `<function>_kernel_<i>` in the gpu.module `module`, so that
+    `<function>_kernel_<i>_<kind>` in the gpu.module `module`, so that
     `gpu-kernel-outlining` gathers all kernels into one module and one
-    binary.
+    binary, and profiles say what each kernel does. The kind is the one
+    the pass that made the loop gave its location (a name
+    `infini.kernel.<kind>`: `matmul` from infini-gpu-tile-contractions,
+    `reduction` from infini-gpu-warp-reductions, `attention` from
+    infini-fuse-attention, `copy` from infini-copies-to-linalg); for other
+    loops without nested parallel loops, `reduction` where each thread runs
+    a serial loop and `elementwise` where not; other kernels have none.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",

@@ -25,8 +25,9 @@ struct CopiesToLinalgPass
     getOperation().walk([](memref::CopyOp copy) {
       if (copy.getSource() != copy.getTarget()) {
         OpBuilder builder(copy);
-        linalg::CopyOp::create(builder, copy.getLoc(), copy.getSource(),
-                               copy.getTarget());
+        linalg::CopyOp::create(builder,
+                               infini::kernelKindLoc(copy.getLoc(), "copy"),
+                               copy.getSource(), copy.getTarget());
       }
       copy.erase();
     });

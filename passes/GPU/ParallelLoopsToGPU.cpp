@@ -690,6 +690,26 @@ static LogicalResult launchLoop(IRRewriter &rewriter, scf::ParallelOp loop,
   return launchFlat(rewriter, loop, blockSize, module, kernel);
 }
 
+/// The kind of kernel `loop` becomes: what the pass that made it named its
+/// location (kernelKindLoc); else, for a loop of threads alone (from a
+/// linalg op), `reduction` where a thread runs a serial loop and
+/// `elementwise` where not; else none.
+static std::optional<StringRef> kernelKind(scf::ParallelOp loop) {
+  if (auto name = dyn_cast<NameLoc>(loop.getLoc())) {
+    StringRef kind = name.getName().getValue();
+    if (kind.consume_front(infini::kKernelKindPrefix))
+      return kind;
+  }
+  bool nested = false, serial = false;
+  loop.getBody()->walk([&](Operation *op) {
+    nested |= isa<scf::ParallelOp>(op);
+    serial |= isa<scf::ForOp>(op);
+  });
+  if (nested)
+    return std::nullopt;
+  return StringRef(serial ? "reduction" : "elementwise");
+}
+
 namespace {
 struct ParallelLoopsToGPUPass
     : public infini::impl::ParallelLoopsToGPUBase<ParallelLoopsToGPUPass> {
@@ -712,10 +732,13 @@ struct ParallelLoopsToGPUPass
     // All kernels go to one gpu.module, hence one binary for the runtime to
     // load, and one ptxas run.
     IRRewriter rewriter(&getContext());
-    for (auto [i, loop] : llvm::enumerate(outermost))
-      if (failed(launchLoop(rewriter, loop, blockSize, moduleName,
-                            (func.getName() + "_kernel_" + Twine(i)).str())))
+    for (auto [i, loop] : llvm::enumerate(outermost)) {
+      std::string kernel = (func.getName() + "_kernel_" + Twine(i)).str();
+      if (std::optional<StringRef> kind = kernelKind(loop))
+        kernel += ("_" + *kind).str();
+      if (failed(launchLoop(rewriter, loop, blockSize, moduleName, kernel)))
         return signalPassFailure();
+    }
   }
 };
 } // namespace

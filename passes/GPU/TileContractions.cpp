@@ -114,7 +114,8 @@ static scf::ParallelOp buildTileGrid(IRRewriter &rewriter, Location loc,
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   auto loop = scf::ParallelOp::create(
-      rewriter, loc, SmallVector<Value>(upper.size(), zero), upper,
+      rewriter, infini::kernelKindLoc(loc, "matmul"),
+      SmallVector<Value>(upper.size(), zero), upper,
       SmallVector<Value>(upper.size(), one));
   rewriter.setInsertionPoint(loop.getBody()->getTerminator());
   return loop;

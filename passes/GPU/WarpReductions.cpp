@@ -222,7 +222,7 @@ static void rewriteRowReduction(IRRewriter &rewriter, linalg::LinalgOp op,
   Value firstRow = zero, warpRows = rows;
   if (infini::countEnclosingParallelLoops(op) == 0) {
     auto blocks = scf::ParallelOp::create(
-        rewriter, loc, ValueRange{zero},
+        rewriter, infini::kernelKindLoc(loc, "reduction"), ValueRange{zero},
         ValueRange{rewriter.createOrFold<arith::CeilDivUIOp>(
             loc, rows, index(kRowsPerBlock))},
         ValueRange{one});

@@ -11,7 +11,7 @@
 // CHECK: llvm.func @step(
 // CHECK: llvm.call @mgpuStreamCreate() : () -> !llvm.ptr
 // CHECK: llvm.call @mgpuMemAlloc({{.*}}) : (i64, !llvm.ptr, i8) -> !llvm.ptr
-// CHECK: gpu.launch_func <%{{.+}} : !llvm.ptr> @infini_kernels::@step_kernel_0
+// CHECK: gpu.launch_func <%{{.+}} : !llvm.ptr> @infini_kernels::@step_kernel_0_elementwise
 // CHECK: llvm.call @mgpuMemFree({{.*}}) : (!llvm.ptr, !llvm.ptr) -> ()
 // CHECK: llvm.call @mgpuStreamSynchronize(%{{.+}}) : (!llvm.ptr) -> ()
 // CHECK: llvm.call @mgpuStreamDestroy(%{{.+}}) : (!llvm.ptr) -> ()
@@ -19,7 +19,7 @@
 // CHECK: llvm.func @_mlir_ciface_step(%{{.+}}: !llvm.ptr {infini.input}, %{{.+}}: i64 {infini.position}, %{{.+}}: !llvm.ptr {infini.weight = "proj"}, %{{.+}}: !llvm.ptr {infini.output})
 // CHECK: gpu.binary @infini_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">, properties = {{.*}}, "{{.+}}">]
 
-// ISA: gpu.binary @infini_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">, {{.*}}assembly = "{{.*}}.version 8.0\0A.target sm_80{{.*}}.visible .entry step_kernel_0(
+// ISA: gpu.binary @infini_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">, {{.*}}assembly = "{{.*}}.version 8.0\0A.target sm_80{{.*}}.visible .entry step_kernel_0_elementwise(
 
 #x = affine_map<(b, t, o, i) -> (b, t, i)>
 #wt = affine_map<(b, t, o, i) -> (i, o)>

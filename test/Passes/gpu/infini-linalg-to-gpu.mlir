@@ -18,8 +18,8 @@
 // CHECK-NOT: linalg.
 // CHECK: %[[T0:.+]] = gpu.wait async
 // CHECK: %[[WT:[^,]+]], %[[T1:.+]] = gpu.alloc async [%[[T0]]] () : memref<8x64xf32>
-// CHECK: %[[T2:.+]] = gpu.launch_func async [%[[T1]]] @infini_kernels::@step_kernel_0 blocks in ({{.*}}) threads in (%c256, %c1, %c1) args(%[[W]] : memref<64x8xf32>, %[[WT]] : memref<8x64xf32>)
-// CHECK: %[[T3:.+]] = gpu.launch_func async [%[[T2]]] @infini_kernels::@step_kernel_1
+// CHECK: %[[T2:.+]] = gpu.launch_func async [%[[T1]]] @infini_kernels::@step_kernel_0_elementwise blocks in ({{.*}}) threads in (%c256, %c1, %c1) args(%[[W]] : memref<64x8xf32>, %[[WT]] : memref<8x64xf32>)
+// CHECK: %[[T3:.+]] = gpu.launch_func async [%[[T2]]] @infini_kernels::@step_kernel_1_matmul
 // CHECK-SAME: %[[X]] : memref<?x16x8xf32>, %[[WT]] : memref<8x64xf32>, %[[OUT]] : memref<?x16x64xf32>
 // CHECK: %[[T4:.+]] = gpu.dealloc async [%[[T3]]] %[[WT]]
 // CHECK-NEXT: gpu.wait [%[[T4]]]
@@ -30,12 +30,12 @@
 // zero fill of the output is no kernel of its own: the tile starts from
 // zero, and the output is only stored.
 // CHECK: gpu.module @infini_kernels
-// CHECK: gpu.func @step_kernel_0
+// CHECK: gpu.func @step_kernel_0_elementwise
 // CHECK-SAME: kernel
 // CHECK: gpu.block_id x
 // CHECK: gpu.thread_id x
 // CHECK: scf.if
-// CHECK: gpu.func @step_kernel_1
+// CHECK: gpu.func @step_kernel_1_matmul
 // CHECK-DAG: %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
 // CHECK-NOT: memref.load %arg3
 // CHECK: scf.for {{.*}} iter_args({{.*}} = %[[ZERO]], {{.*}} = %[[ZERO]], {{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)

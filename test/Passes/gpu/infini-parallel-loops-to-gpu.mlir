@@ -8,7 +8,7 @@
 // CHECK: %[[BLOCKS:.+]] = arith.ceildivsi %[[N]], %[[C128:.+]] : index
 // CHECK: %[[GRID:.+]] = arith.maxsi %[[BLOCKS]]
 // CHECK: gpu.launch blocks(%[[BX:[^,]+]], %{{[^,]+}}, %{{[^)]+}}) in (%{{[^ ]+}} = %[[GRID]], {{.*}} threads(%[[TX:[^,]+]], %{{[^,]+}}, %{{[^)]+}}) in (%{{[^ ]+}} = %[[C128]],
-// CHECK-SAME: module(@infini_kernels) function(@elementwise_kernel_0)
+// CHECK-SAME: module(@infini_kernels) function(@elementwise_kernel_0_elementwise)
 // CHECK: %[[BASE:.+]] = arith.muli %[[BX]], %[[C128]]
 // CHECK: %[[LIN:.+]] = arith.addi %[[BASE]], %[[TX]]
 // CHECK: %[[IN:.+]] = arith.cmpi ult, %[[LIN]], %[[N]]
@@ -399,11 +399,11 @@ func.func @warp_phases_mismatch(%out: memref<64xf32>) {
 // Host code that touches memory outside any parallel loop (a zero-rank op,
 // a serial loop) runs in a launch of one thread.
 // CHECK-LABEL: func.func @host_access
-// CHECK: gpu.launch {{.*}} function(@host_access_kernel_0)
+// CHECK: gpu.launch {{.*}} function(@host_access_kernel_0_reduction)
 // CHECK: scf.for
 // CHECK: memref.store
 // CHECK: gpu.terminator
-// CHECK: gpu.launch {{.*}} function(@host_access_kernel_1)
+// CHECK: gpu.launch {{.*}} function(@host_access_kernel_1_elementwise)
 // CHECK: memref.store
 // CHECK: gpu.terminator
 // CHECK: return
