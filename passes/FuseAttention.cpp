@@ -118,9 +118,9 @@ struct FuseLocalAttention : OpRewritePattern<LocalAttentionOp> {
                                        rewriter.getIndexAttr(1),
                                        rewriter.getIndexAttr(tile)};
     // On the GPU the loop is one kernel, named after its kind.
-    auto forall = scf::ForallOp::create(
-        rewriter, infini::kernelKindLoc(loc, "attention"), lbs, ubs, steps,
-        ValueRange{init}, std::nullopt);
+    auto forall =
+        scf::ForallOp::create(rewriter, infini::kernelKindLoc(loc, "attention"),
+                              lbs, ubs, steps, ValueRange{init}, std::nullopt);
     OpBuilder b = OpBuilder::atBlockBegin(forall.getBody());
     Value batch = forall.getInductionVars()[0];
     Value head = forall.getInductionVars()[1];

@@ -113,10 +113,10 @@ static scf::ParallelOp buildTileGrid(IRRewriter &rewriter, Location loc,
   upper.push_back(columnTiles);
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-  auto loop = scf::ParallelOp::create(
-      rewriter, infini::kernelKindLoc(loc, "matmul"),
-      SmallVector<Value>(upper.size(), zero), upper,
-      SmallVector<Value>(upper.size(), one));
+  auto loop =
+      scf::ParallelOp::create(rewriter, infini::kernelKindLoc(loc, "matmul"),
+                              SmallVector<Value>(upper.size(), zero), upper,
+                              SmallVector<Value>(upper.size(), one));
   rewriter.setInsertionPoint(loop.getBody()->getTerminator());
   return loop;
 }
