@@ -9,6 +9,7 @@
 #include "runtime/CudaBackend.h"
 #include "runtime/DeviceBlockCache.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 using namespace infini::rt;
 
@@ -56,6 +58,7 @@ struct Driver {
   CUresult (*eventDestroy)(CUevent);
   CUresult (*eventRecord)(CUevent, CUstream);
   CUresult (*eventSynchronize)(CUevent);
+  CUresult (*eventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*memAlloc)(CUdeviceptr *, size_t);
   CUresult (*memFree)(CUdeviceptr);
   CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
@@ -110,6 +113,54 @@ struct CudaState {
   /// The dynamic shared memory each kernel was opted into, where more than
   /// the default.
   std::map<CUfunction, int32_t> sharedMemoryLimits;
+  /// Kernel names, for profiles.
+  std::map<CUfunction, std::string> kernelNames;
+
+  /// A launch bracketed by timing events, until its stream is synchronized.
+  struct TimedLaunch {
+    std::string kernel;
+    CUstream stream;
+    CUevent start, stop;
+  };
+  std::mutex profileMutex;
+  std::vector<TimedLaunch> timedLaunches;
+  /// Timing events of launches already counted, for reuse.
+  std::vector<CUevent> spareEvents;
+  KernelProfile profile;
+
+  /// A timing event (profileMutex held).
+  CUevent timingEvent() {
+    if (!spareEvents.empty()) {
+      CUevent event = spareEvents.back();
+      spareEvents.pop_back();
+      return event;
+    }
+    CUevent event = nullptr;
+    check(driver.eventCreate(&event, /*CU_EVENT_DEFAULT=*/0), "cuEventCreate");
+    return event;
+  }
+  /// Adds the times of the launches on `stream` (all streams if null), which
+  /// must have finished, to the profile.
+  void countTimedLaunches(CUstream stream) {
+    std::lock_guard<std::mutex> lock(profileMutex);
+    auto finished = [&](const TimedLaunch &launch) {
+      return !stream || launch.stream == stream;
+    };
+    for (const TimedLaunch &launch : timedLaunches) {
+      if (!finished(launch))
+        continue;
+      float milliseconds = 0;
+      if (check(
+              driver.eventElapsedTime(&milliseconds, launch.start, launch.stop),
+              "cuEventElapsedTime"))
+        profile.add(launch.kernel, milliseconds * 1e-3);
+      spareEvents.push_back(launch.start);
+      spareEvents.push_back(launch.stop);
+    }
+    timedLaunches.erase(
+        std::remove_if(timedLaunches.begin(), timedLaunches.end(), finished),
+        timedLaunches.end());
+  }
 
   /// Records the first failure of a driver call; returns whether `result`
   /// was a success.
@@ -142,6 +193,8 @@ struct CudaState {
 };
 
 CudaState *state = nullptr;
+/// Set by enableCudaKernelProfiling.
+std::atomic<bool> kernelProfiling{false};
 
 template <typename Fn>
 bool resolve(void *library, const char *symbol, Fn &function,
@@ -183,6 +236,7 @@ bool loadDriver(Driver &driver, std::string &error) {
   resolve(library, "cuEventDestroy_v2", driver.eventDestroy, missing);
   resolve(library, "cuEventRecord", driver.eventRecord, missing);
   resolve(library, "cuEventSynchronize", driver.eventSynchronize, missing);
+  resolve(library, "cuEventElapsedTime", driver.eventElapsedTime, missing);
   resolve(library, "cuMemAlloc_v2", driver.memAlloc, missing);
   resolve(library, "cuMemFree_v2", driver.memFree, missing);
   resolve(library, "cuMemcpyHtoD_v2", driver.memcpyHtoD, missing);
@@ -234,6 +288,21 @@ public:
   }
 };
 } // namespace
+
+void infini::rt::enableCudaKernelProfiling() { kernelProfiling = true; }
+
+StatusOr<KernelProfile> infini::rt::cudaKernelProfile() {
+  if (!state)
+    return Status::error("no CUDA device was used, so no kernel was timed");
+  if (!state->hasFailed())
+    state->check(state->driver.ctxSynchronize(), "cuCtxSynchronize");
+  if (!state->hasFailed())
+    state->countTimedLaunches(/*stream=*/nullptr);
+  if (Status status = state->takeError(); !status)
+    return status;
+  std::lock_guard<std::mutex> lock(state->profileMutex);
+  return state->profile;
+}
 
 StatusOr<std::shared_ptr<DeviceMemory>> infini::rt::openCudaDevice() {
   static std::once_flag once;
@@ -307,6 +376,7 @@ INFINI_EXPORT void mgpuModuleUnload(CUmodule module) {
         continue;
       }
       state->sharedMemoryLimits.erase(it->second);
+      state->kernelNames.erase(it->second);
       it = state->functions.erase(it);
     }
   }
@@ -327,8 +397,10 @@ INFINI_EXPORT CUfunction mgpuModuleGetFunction(CUmodule module,
   CUfunction function = nullptr;
   INFINI_CUDA_CALL(state->driver.moduleGetFunction(&function, module, name),
                    "cuModuleGetFunction");
-  if (function)
+  if (function) {
+    state->kernelNames[function] = name;
     state->functions.emplace(std::move(key), function);
+  }
   return function;
 }
 
@@ -356,11 +428,31 @@ INFINI_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
       limit = sharedMemory;
     }
   }
-  if (function)
+  if (!function)
+    return;
+  if (!kernelProfiling || !state || state->hasFailed()) {
     INFINI_CUDA_CALL(state->driver.launchKernel(
                          function, gridX, gridY, gridZ, blockX, blockY, blockZ,
                          sharedMemory, stream, params, extra),
                      "cuLaunchKernel");
+    return;
+  }
+  // Profiling: the launch between two timing events on its stream.
+  std::string kernel;
+  {
+    std::lock_guard<std::mutex> lock(state->functionMutex);
+    kernel = state->kernelNames[function];
+  }
+  std::lock_guard<std::mutex> lock(state->profileMutex);
+  CUevent start = state->timingEvent(), stop = state->timingEvent();
+  INFINI_CUDA_CALL(state->driver.eventRecord(start, stream), "cuEventRecord");
+  INFINI_CUDA_CALL(
+      state->driver.launchKernel(function, gridX, gridY, gridZ, blockX, blockY,
+                                 blockZ, sharedMemory, stream, params, extra),
+      "cuLaunchKernel");
+  INFINI_CUDA_CALL(state->driver.eventRecord(stop, stream), "cuEventRecord");
+  if (!state->hasFailed())
+    state->timedLaunches.push_back({std::move(kernel), stream, start, stop});
 }
 
 INFINI_EXPORT CUstream mgpuStreamCreate() {
@@ -375,8 +467,10 @@ INFINI_EXPORT CUstream mgpuStreamCreate() {
 INFINI_EXPORT void mgpuStreamSynchronize(CUstream stream) {
   INFINI_CUDA_CALL(state->driver.streamSynchronize(stream),
                    "cuStreamSynchronize");
-  if (state && !state->hasFailed())
+  if (state && !state->hasFailed()) {
     state->temporaries.streamFinished(stream);
+    state->countTimedLaunches(stream);
+  }
 }
 
 INFINI_EXPORT void mgpuStreamDestroy(CUstream stream) {

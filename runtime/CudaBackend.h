@@ -8,7 +8,8 @@
 //     copied back only when saved;
 //   - the `mgpu*` functions that host code lowered by MLIR's gpu-to-llvm
 //     calls (module loading, kernel launches, streams, device memory), with
-//     C linkage, exported by the executables that run CUDA artifacts.
+//     C linkage, exported by the executables that run CUDA artifacts;
+//   - on request, the device time of each kernel (KernelProfile.h).
 // Compiled code cannot return errors, so a failed driver call is recorded
 // and later calls do nothing until finish() reports it as one line.
 //
@@ -17,6 +18,7 @@
 #ifndef INFINI_RUNTIME_CUDABACKEND_H
 #define INFINI_RUNTIME_CUDABACKEND_H
 
+#include "runtime/KernelProfile.h"
 #include "runtime/Status.h"
 #include "runtime/StepFunction.h"
 
@@ -28,6 +30,16 @@ namespace infini::rt {
 /// context current. Fails with one line when there is no driver or no
 /// device, saying which. The device stays open for the process's life.
 StatusOr<std::shared_ptr<DeviceMemory>> openCudaDevice();
+
+/// From now on, every kernel launch is timed on the device with a pair of
+/// CUDA events (which adds a little to each launch); cudaKernelProfile()
+/// returns the times.
+void enableCudaKernelProfiling();
+
+/// The device time of each kernel launched since profiling was enabled,
+/// once the device has finished them. Fails where no CUDA device was used
+/// or a driver call failed.
+StatusOr<KernelProfile> cudaKernelProfile();
 
 } // namespace infini::rt
 

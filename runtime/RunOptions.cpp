@@ -32,6 +32,9 @@ static const Flag kFlags[] = {
     {"dump-ir-dir", FlagKind::Path, "dir",
      "Write the IR after every compilation stage here (.json/.mlir models)"},
     {"time", FlagKind::Bool, nullptr, "Print compile and run times"},
+    {"profile-kernels", FlagKind::Bool, nullptr,
+     "CUDA: time every kernel on the device and print the time per kernel "
+     "and per kind (matmul, attention, ...)"},
     {"num-threads", FlagKind::Count, "n",
      "Threads for the compiled CPU code (default: all cores)"},
     {"fuse-attention", FlagKind::Bool, nullptr,
@@ -123,6 +126,8 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
                              "'");
       if (name == "time")
         options.printTiming = enabled;
+      else if (name == "profile-kernels")
+        options.profileKernels = enabled;
       else if (name == "fuse-attention")
         options.model.fuseAttention = enabled;
       else if (name == "fuse-swiglu")

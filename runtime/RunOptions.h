@@ -30,6 +30,8 @@ struct RunOptions {
   std::string stateOutPath;
   /// Print compile and run times.
   bool printTiming = false;
+  /// Time each GPU kernel and print the times (CUDA models only).
+  bool profileKernels = false;
   /// Threads of the compiled CPU code; 0 means all cores.
   unsigned threadCount = 0;
   /// --help was given: print usageText() and do nothing else.

@@ -4,6 +4,7 @@
 //   infini-run MODEL.json|MODEL.mlir|MODEL.infini --weights W.safetensors
 //              --input IN.npy --output OUT.npy [--state-in S.npz]
 //              [--state-out S.npz] [--dump-ir-dir DIR] [--time]
+//              [--profile-kernels]
 //              [--num-threads N] [--fuse-attention=false]
 //              [--fuse-swiglu=false] [--fuse-rope=false] [--vectorize=false]
 //
@@ -16,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/CudaBackend.h"
 #include "runtime/ModelLoader.h"
 #include "runtime/Npy.h"
 #include "runtime/RunOptions.h"
@@ -60,9 +62,14 @@ int main(int argc, char **argv) {
   // Read by the OpenMP runtime when the first parallel block starts.
   if (options.threadCount > 0)
     setenv("OMP_NUM_THREADS", std::to_string(options.threadCount).c_str(), 1);
+  if (options.profileKernels)
+    enableCudaKernelProfiling();
   StatusOr<LoadedStep> loaded = loadStep(options.model);
   if (!loaded)
     return fail(loaded.status().message());
+  if (options.profileKernels && !loaded->step.device)
+    return fail("--profile-kernels times GPU kernels, but this model runs on "
+                "the host (use a CUDA artifact or --target=cuda)");
 
   StatusOr<Session> session =
       Session::create(std::move(loaded->step), *weights, batch);
@@ -90,6 +97,14 @@ int main(int argc, char **argv) {
                 static_cast<long long>(stats.segments), tokens,
                 stats.totalSeconds, stats.invokeSeconds,
                 stats.totalSeconds > 0 ? tokens / stats.totalSeconds : 0.0);
+  }
+  if (options.profileKernels) {
+    StatusOr<KernelProfile> profile = cudaKernelProfile();
+    if (!profile) {
+      std::remove(options.outputPath.c_str());
+      return fail(profile.status().message());
+    }
+    std::fputs(profile->format().c_str(), stdout);
   }
   return 0;
 }

@@ -34,6 +34,16 @@ struct FakeDevice {
   /// Live allocations: start address to size.
   std::map<uintptr_t, size_t> allocations;
   std::set<void *> streams;
+  /// Live events: whether each can time (no CU_EVENT_DISABLE_TIMING) and
+  /// when it was last recorded, if it was.
+  struct Event {
+    bool timing;
+    bool recorded = false;
+    uint64_t time = 0;
+  };
+  std::map<void *, Event> events;
+  /// The fake device clock in microseconds: each launch takes one.
+  uint64_t clock = 0;
   /// Kernel handles point at their interned names.
   std::set<std::string> kernelNames;
   /// Dynamic shared memory kernels were opted into beyond the default.
@@ -154,6 +164,7 @@ FAKE_CUDA_API CUresult cuLaunchKernel(void *function, unsigned gridX,
   ++(name.rfind("step_prepare_", 0) == 0 ? device.prepareLaunches
                                          : device.stepLaunches);
   device.largeSharedMemoryLaunches += sharedBytes > 48 * 1024;
+  ++device.clock;
   return kSuccess;
 }
 FAKE_CUDA_API CUresult cuStreamCreate(void **stream, unsigned) {
@@ -180,16 +191,47 @@ FAKE_CUDA_API CUresult cuStreamSynchronize(void *stream) {
 FAKE_CUDA_API CUresult cuStreamWaitEvent(void *, void *, unsigned) {
   return kSuccess;
 }
-FAKE_CUDA_API CUresult cuEventCreate(void **event, unsigned) {
+FAKE_CUDA_API CUresult cuEventCreate(void **event, unsigned flags) {
+  std::lock_guard<std::mutex> lock(device.mutex);
   *event = std::malloc(1);
+  // CU_EVENT_DISABLE_TIMING
+  device.events[*event] = {/*timing=*/(flags & 0x2) == 0};
   return kSuccess;
 }
 FAKE_CUDA_API CUresult cuEventDestroy_v2(void *event) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  if (!device.events.erase(event))
+    device.invalid("destroy of an unknown event");
   std::free(event);
   return kSuccess;
 }
-FAKE_CUDA_API CUresult cuEventRecord(void *, void *) { return kSuccess; }
+FAKE_CUDA_API CUresult cuEventRecord(void *event, void *stream) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  auto found = device.events.find(event);
+  if (found == device.events.end() ||
+      (stream && !device.streams.count(stream))) {
+    device.invalid("record of an unknown event or on an unknown stream");
+    return kInvalidValue;
+  }
+  found->second.recorded = true;
+  found->second.time = device.clock;
+  return kSuccess;
+}
 FAKE_CUDA_API CUresult cuEventSynchronize(void *) { return kSuccess; }
+FAKE_CUDA_API CUresult cuEventElapsedTime(float *milliseconds, void *start,
+                                          void *stop) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  auto first = device.events.find(start), last = device.events.find(stop);
+  if (first == device.events.end() || last == device.events.end() ||
+      !first->second.timing || !last->second.timing ||
+      !first->second.recorded || !last->second.recorded) {
+    device.invalid("elapsed time of events that cannot time or were not "
+                   "recorded");
+    return kInvalidValue;
+  }
+  *milliseconds = (last->second.time - first->second.time) * 1e-3f;
+  return kSuccess;
+}
 
 FAKE_CUDA_API CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t bytes) {
   std::lock_guard<std::mutex> lock(device.mutex);
