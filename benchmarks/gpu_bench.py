@@ -13,6 +13,13 @@ where there is no CoPE), checks the two outputs agree within SPEC's bound, and
 prints tokens/s and GFLOP/s of both and their ratio, measured in this run.
 With --tensor-cores it runs the artifacts compiled with --tensor-cores=f16
 against the peer under torch.autocast(float16), both on f16 tensor cores.
+
+A further run with `infini-run --profile-kernels` times each kernel on the
+device; the fused attention kernels' time (kind `attention`) and the causal
+attention FLOPs (QK^T and PV over the t(t+1)/2 pairs of each segment) give the
+attention's TFLOP/s, reported as a share of the device's peak (dense f16
+tensor-core peak with --tensor-cores, else the f32 peak; from PEAK_TFLOPS by
+device name, or --peak-tflops).
 """
 
 import argparse
@@ -44,6 +51,43 @@ def best_infini(runner, artifact, weights, inp, out, repeats):
     return best
 
 
+# Dense (no sparsity) peak TFLOP/s from NVIDIA's datasheets: f16 tensor cores
+# with f32 accumulation, and f32 on CUDA cores. The first name that occurs in
+# the device's name wins.
+PEAK_TFLOPS = [
+    ("H200", {"f16": 989.4, "f32": 66.9}),
+    ("H100 PCIe", {"f16": 756.5, "f32": 51.2}),
+    ("H100", {"f16": 989.4, "f32": 66.9}),
+    ("A100", {"f16": 312.0, "f32": 19.5}),
+    ("L40S", {"f16": 362.1, "f32": 91.6}),
+    ("A10", {"f16": 125.0, "f32": 31.2}),
+    ("L4", {"f16": 121.0, "f32": 30.3}),
+]
+
+
+def device_peak(device_name, precision):
+    for name, peaks in PEAK_TFLOPS:
+        if name in device_name:
+            return peaks[precision]
+    return None
+
+
+def attention_seconds(runner, artifact, weights, inp, out):
+    """Device seconds of the `attention` kernels in one --profile-kernels run,
+    or None where the model has no fused attention kernel."""
+    proc = subprocess.run([runner, artifact, "--weights", weights, "--input", inp,
+                           "--output", out, "--profile-kernels"],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(proc.stderr.strip())
+    for line in proc.stdout.splitlines():
+        fields = line.split()
+        # "kind attention LAUNCHES TOTAL_MS MEAN_US SHARE%"
+        if fields[:2] == ["kind", "attention"]:
+            return float(fields[3]) * 1e-3
+    return None
+
+
 def best_torch(cfg_path, weights, inp, out, repeats, device, autocast_f16):
     command = [sys.executable, os.path.join(HERE, "torch_peer.py"), "--config", cfg_path,
                "--weights", weights, "--input", inp, "--output", out, "--repeats",
@@ -69,13 +113,21 @@ def main(argv=None):
     p.add_argument("--markdown", help="also write the table as Markdown here")
     p.add_argument("--device", default="cuda",
                    help="PyTorch's device (cpu: a smoke test with CPU artifacts)")
+    p.add_argument("--peak-tflops", type=float,
+                   help="the device's peak TFLOP/s for the attention's share (default: "
+                        "from PEAK_TFLOPS by device name)")
     args = p.parse_args(argv)
+    peak = args.peak_tflops
+    if peak is None and args.device == "cuda":
+        import torch
+        peak = device_peak(torch.cuda.get_device_name(0),
+                           "f16" if args.tensor_cores else "f32")
     if not args.artifacts:
         args.artifacts = os.path.join(
             ROOT, "bench-artifacts-f16" if args.tensor_cores else "bench-artifacts")
 
     rows = [("model", "infini tok/s", "GFLOP/s", f"PyTorch {args.device} tok/s", "GFLOP/s",
-             "infini/PyTorch", "max |err| / bound")]
+             "infini/PyTorch", "max |err| / bound", "attention TFLOP/s", "% of peak")]
     work = tempfile.mkdtemp(prefix="infini-gpu-bench-")
     for name, (config_file, _) in MODELS.items():
         cfg_path = os.path.join(HERE, "configs", config_file)
@@ -95,10 +147,20 @@ def main(argv=None):
             bound = 2e-3 + 2e-3 * np.abs(b)
         worst = float(np.max(np.abs(a - b) / bound))
         torch_tps = args.tokens / torch_s
-        total = flops(load_config(name), args.tokens)["total"]
+        model_flops = flops(load_config(name), args.tokens)
+        total = model_flops["total"]
+        attention_tflops, share = "n/a", "n/a"
+        if args.device == "cuda":
+            seconds = attention_seconds(args.runner, artifact, f_("w.safetensors"),
+                                        f_("in.npy"), f_("profiled.npy"))
+            if seconds:
+                tflops = model_flops["attn"] / seconds / 1e12
+                attention_tflops = f"{tflops:,.1f}"
+                if peak:
+                    share = f"{100 * tflops / peak:.1f}%"
         rows.append((name, f"{infini:,.0f}", f"{total / args.tokens * infini / 1e9:,.0f}",
                      f"{torch_tps:,.0f}", f"{total / torch_s / 1e9:,.0f}",
-                     f"{infini / torch_tps:.2f}x", f"{worst:.2f}"))
+                     f"{infini / torch_tps:.2f}x", f"{worst:.2f}", attention_tflops, share))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
