@@ -370,6 +370,17 @@ def GPUTileContractions
     accumulators start from zero instead of from the output: every output
     element is written by the tiled product.
 
+    Consecutive such products of one left operand, with right operands and
+    outputs of the same types, maps and payload (the Q, K and V
+    projections; SwiGLU's gate and up projections), share one loop of
+    blocks when only allocations, ops free of memory effects and their
+    zero fills (one before each or none) lie between them, and each writes
+    a fresh allocation that no other reads: the loop's first dimension
+    picks the product, whose right operand and output the block selects
+    (`arith.select` on the buffers), and the ops in between move before
+    it. One launch then covers all their blocks, which fill more of the
+    device at once than each product's alone.
+
     An input of such a product that element-wise ops wrote for it alone is
     computed in the staging instead of loaded: the op (a `linalg.generic`
     or `linalg.transpose` with only parallel loops, pure scalar payload

@@ -95,18 +95,22 @@ static SmallVector<Value> loopSizes(IRRewriter &rewriter, linalg::LinalgOp op) {
   return sizes;
 }
 
-/// The parallel loop over the tiles of a contraction: every loop of `sizes`
-/// but m, n and k (their dimensions returned in `outer`), then `rowTiles`
-/// and `columnTiles` (columns innermost, the fastest across threads). The
+/// The parallel loop over the tiles of a contraction: `products` (if more
+/// than one product shares the loop), every loop of `sizes` but m, n and k
+/// (their dimensions returned in `outer`), then `rowTiles` and
+/// `columnTiles` (columns innermost, the fastest across threads). The
 /// insertion point is left inside its body.
 static scf::ParallelOp buildTileGrid(IRRewriter &rewriter, Location loc,
                                      TileDims dims, ArrayRef<Value> sizes,
                                      Value rowTiles, Value columnTiles,
-                                     SmallVector<unsigned> &outer) {
+                                     SmallVector<unsigned> &outer,
+                                     int64_t products = 1) {
   for (unsigned d = 0; d < sizes.size(); ++d)
     if (d != dims.m && d != dims.n && d != dims.k)
       outer.push_back(d);
   SmallVector<Value> upper;
+  if (products > 1)
+    upper.push_back(arith::ConstantIndexOp::create(rewriter, loc, products));
   for (unsigned d : outer)
     upper.push_back(sizes[d]);
   upper.push_back(rowTiles);
@@ -683,13 +687,20 @@ static void stageSlice(
   storeElements(rewriter, loc, value, tile, ij);
 }
 
-static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
+static void blockTileContraction(IRRewriter &rewriter,
+                                 ArrayRef<linalg::LinalgOp> group,
                                  TileDims dims, const BlockTiling &tiling,
                                  bool fromZero) {
-  // Element-wise producers of either input that the staging recomputes.
+  linalg::LinalgOp op = group.front();
+  // Element-wise producers of either input that the staging recomputes
+  // (for a product of its own).
   OpOperand *lhs = op.getDpsInputOperand(0), *rhs = op.getDpsInputOperand(1);
-  FusedOperand lhsReader = FusedOperand::analyze(op, op, *lhs);
-  FusedOperand rhsReader = FusedOperand::analyze(op, op, *rhs);
+  FusedOperand lhsReader = FusedOperand::load(lhs->get());
+  FusedOperand rhsReader = FusedOperand::load(rhs->get());
+  if (group.size() == 1) {
+    lhsReader = FusedOperand::analyze(op, op, *lhs);
+    rhsReader = FusedOperand::analyze(op, op, *rhs);
+  }
   SmallVector<Operation *> lhsProducers, rhsProducers;
   lhsReader.collectProducers(lhsProducers);
   rhsReader.collectProducers(rhsProducers);
@@ -723,8 +734,26 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
       rewriter.createOrFold<arith::CeilDivUIOp>(loc, rowsM, index(tiling.rows)),
       rewriter.createOrFold<arith::CeilDivUIOp>(loc, columnsN,
                                                 index(tiling.columns)),
-      outer);
-  SmallVector<Value> blockIvs = blocks.getInductionVars();
+      outer, group.size());
+  SmallVector<Value> blockIvs(blocks.getInductionVars());
+  // A group's blocks pick their product's right operand and output.
+  Value output = op.getDpsInitOperand(0)->get();
+  if (group.size() > 1) {
+    Value which = blockIvs.front();
+    blockIvs.erase(blockIvs.begin());
+    Value rhsBuffer = rhs->get();
+    for (auto [k, groupMember] : llvm::enumerate(llvm::drop_begin(group))) {
+      linalg::LinalgOp member = groupMember;
+      Value isMember = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::eq, which, index(k + 1));
+      rhsBuffer = arith::SelectOp::create(rewriter, loc, isMember,
+                                          member.getDpsInputOperand(1)->get(),
+                                          rhsBuffer);
+      output = arith::SelectOp::create(
+          rewriter, loc, isMember, member.getDpsInitOperand(0)->get(), output);
+    }
+    rhsReader = FusedOperand::load(rhsBuffer);
+  }
   Value rowBase = arith::MulIOp::create(rewriter, loc, blockIvs[outer.size()],
                                         index(tiling.rows));
   Value columnBase = arith::MulIOp::create(
@@ -784,7 +813,7 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
       Value row = arith::AddIOp::create(rewriter, loc, rowBase, ij[0]);
       Value column = arith::AddIOp::create(rewriter, loc, columnBase, ij[1]);
       value = memref::LoadOp::create(
-          rewriter, loc, init.get(),
+          rewriter, loc, output,
           infini::operandIndices(op, init, point(rewriter, row, column, zero)));
     }
     memref::StoreOp::create(rewriter, loc, value, accTile, ij);
@@ -863,12 +892,13 @@ static void blockTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
     if (inRegisters && !fromZero)
       value = arith::AddFOp::create(
           rewriter, loc,
-          loadElements(rewriter, loc, init.get(), outputIndices, width), value);
-    storeElements(rewriter, loc, value, init.get(), outputIndices,
-                  width > 1 ? vectorAlignment(init.get(), width)
+          loadElements(rewriter, loc, output, outputIndices, width), value);
+    storeElements(rewriter, loc, value, output, outputIndices,
+                  width > 1 ? vectorAlignment(output, width)
                             : llvm::MaybeAlign());
   }
-  rewriter.eraseOp(op);
+  for (linalg::LinalgOp member : group)
+    rewriter.eraseOp(member);
   lhsReader.eraseProducers(rewriter);
   rhsReader.eraseProducers(rewriter);
 }
@@ -981,6 +1011,71 @@ static void warpTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   rewriter.eraseOp(op);
 }
 
+/// Whether `candidate` can join `group`, consecutive products that one
+/// loop of blocks computes (the Q, K and V projections, SwiGLU's gate and
+/// up projections): the same left operand, maps, types and payload as the
+/// group's first, right after the group's last with nothing in between but
+/// allocations, ops free of memory effects and its own zero fill (one
+/// before each member or none), and an output of its own: a fresh
+/// allocation no other member or operand uses. One launch then fills the
+/// device with all the members' blocks.
+static bool sharesBlocks(ArrayRef<linalg::LinalgOp> group,
+                         linalg::LinalgOp candidate) {
+  linalg::LinalgOp first = group.front(), last = group.back();
+  if (candidate->getBlock() != last->getBlock() ||
+      candidate->getName() != first->getName() ||
+      candidate.getDpsInputOperand(0)->get() !=
+          first.getDpsInputOperand(0)->get() ||
+      candidate->getOperandTypes() != first->getOperandTypes() ||
+      candidate.getIndexingMapsArray() != first.getIndexingMapsArray() ||
+      candidate.getIteratorTypesArray() != first.getIteratorTypesArray() ||
+      !OperationEquivalence::isRegionEquivalentTo(
+          &candidate->getRegion(0), &first->getRegion(0),
+          OperationEquivalence::IgnoreLocations) ||
+      (zeroFillBefore(candidate) != nullptr) !=
+          (zeroFillBefore(first) != nullptr))
+    return false;
+  linalg::FillOp fill = zeroFillBefore(candidate);
+  for (Operation *between = last->getNextNode(); between != candidate;
+       between = between->getNextNode()) {
+    if (!between)
+      return false;
+    if (between != fill.getOperation() && !isa<memref::AllocOp>(between) &&
+        !isMemoryEffectFree(between))
+      return false;
+  }
+  // Outputs: distinct fresh allocations that no operand of the group reads.
+  Value output = candidate.getDpsInitOperand(0)->get();
+  if (!output.getDefiningOp<memref::AllocOp>())
+    return false;
+  SmallVector<linalg::LinalgOp> members(group);
+  for (linalg::LinalgOp member : members) {
+    Value memberOutput = member.getDpsInitOperand(0)->get();
+    if (memberOutput == output ||
+        llvm::is_contained(member.getDpsInputs(), output) ||
+        llvm::is_contained(candidate.getDpsInputs(), memberOutput))
+      return false;
+  }
+  if (llvm::is_contained(candidate.getDpsInputs(), output))
+    return false;
+  return true;
+}
+
+/// Moves the ops between a group's members (their zero fills erased) before
+/// the first member, where the group's loop goes: the later members'
+/// outputs are allocated there.
+static void gatherBefore(ArrayRef<linalg::LinalgOp> group) {
+  if (group.size() < 2)
+    return;
+  Operation *first = group.front();
+  for (Operation *op = first->getNextNode(); op != group.back();) {
+    Operation *next = op->getNextNode();
+    if (!llvm::is_contained(group, op))
+      op->moveBefore(first);
+    op = next;
+  }
+}
+
 namespace {
 struct GPUTileContractionsPass
     : public infini::impl::GPUTileContractionsBase<GPUTileContractionsPass> {
@@ -1023,35 +1118,44 @@ struct GPUTileContractionsPass
     IRRewriter rewriter(&getContext());
     for (auto [op, dims] : nested)
       warpTileContraction(rewriter, op, dims, mmaType, warps);
-    for (auto [op, dims] : contractions) {
+    for (size_t i = 0; i < contractions.size();) {
+      auto [op, dims] = contractions[i];
       // A zero fill of the output right before the product becomes the
       // product's initial value: one kernel and one pass over the output
       // fewer.
-      bool fromZero = false;
-      if (linalg::FillOp fill = zeroFillBefore(op)) {
-        rewriter.eraseOp(fill);
-        fromZero = true;
-      }
+      bool fromZero = zeroFillBefore(op) != nullptr;
       if (!sharedMemoryTiles || !isLarge(op, dims)) {
+        if (fromZero)
+          rewriter.eraseOp(zeroFillBefore(op));
         tileContraction(rewriter, op, dims, rowTile, columnTile, fromZero);
+        ++i;
         continue;
       }
       int64_t columns = blockColumns(op, dims);
-      if (mmaType && suitsTensorCores(op, mmaType)) {
-        blockTileContraction(
-            rewriter, op, dims,
-            {kBlockRows, columns, kMmaBlockDepth, 1, 1, mmaType, warps},
-            fromZero);
+      BlockTiling tiling{kBlockRows, columns, kMmaBlockDepth, 1,
+                         1,          mmaType, warps};
+      if (!mmaType || !suitsTensorCores(op, mmaType))
+        tiling = {kBlockRows, columns, kBlockDepth, rowTile,
+                  columnTile, Type(),  warps};
+      // Register tiles must divide the shared-memory tile.
+      if (!tiling.mmaType &&
+          (kBlockRows % rowTile != 0 || columns % columnTile != 0)) {
+        if (fromZero)
+          rewriter.eraseOp(zeroFillBefore(op));
+        tileContraction(rewriter, op, dims, rowTile, columnTile, fromZero);
+        ++i;
         continue;
       }
-      // Register tiles must divide the shared-memory tile.
-      if (kBlockRows % rowTile == 0 && columns % columnTile == 0)
-        blockTileContraction(rewriter, op, dims,
-                             {kBlockRows, columns, kBlockDepth, rowTile,
-                              columnTile, Type(), warps},
-                             fromZero);
-      else
-        tileContraction(rewriter, op, dims, rowTile, columnTile, fromZero);
+      SmallVector<linalg::LinalgOp> group = {op};
+      while (i + group.size() < contractions.size() &&
+             sharesBlocks(group, contractions[i + group.size()].first))
+        group.push_back(contractions[i + group.size()].first);
+      i += group.size();
+      if (fromZero)
+        for (linalg::LinalgOp member : group)
+          rewriter.eraseOp(zeroFillBefore(member));
+      gatherBefore(group);
+      blockTileContraction(rewriter, group, dims, tiling, fromZero);
     }
   }
 };

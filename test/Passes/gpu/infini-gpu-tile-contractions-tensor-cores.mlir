@@ -249,3 +249,68 @@ func.func @half_weight(%x: memref<128x64xf32>, %w: memref<96x64xf16>, %y: memref
   }
   return
 }
+
+// -----
+
+// Products of one left operand with weights of the same shape, each into a
+// zero-filled output of its own (the Q, K and V projections), share one
+// loop of blocks: its first dimension picks the product, whose weight and
+// output the block selects. The later outputs are allocated before it.
+// CHECK-LABEL: func.func @shared_left_operand
+// CHECK-SAME: (%[[X:[^:]+]]: memref<?x128xf32>, %[[WQ:[^:]+]]: memref<128x96xf32>, %[[WK:[^:]+]]: memref<128x96xf32>, %[[WV:[^:]+]]: memref<128x96xf32>, %{{.+}}: memref<3x?x96xf32>)
+// CHECK-NOT: linalg.fill
+// CHECK: %[[Q:.+]] = memref.alloc(%{{.+}}) : memref<?x96xf32>
+// CHECK: %[[K:.+]] = memref.alloc(%{{.+}}) : memref<?x96xf32>
+// CHECK: %[[V:.+]] = memref.alloc(%{{.+}}) : memref<?x96xf32>
+// CHECK: scf.parallel (%[[WHICH:[^,]+]], %{{[^,]+}}, %{{[^)]+}}) = (%c0, %c0, %c0) to (%c3, %{{.+}}, %c2)
+// CHECK-DAG: %[[IS_K:.+]] = arith.cmpi eq, %[[WHICH]], %c1
+// CHECK-DAG: %[[IS_V:.+]] = arith.cmpi eq, %[[WHICH]], %c2
+// CHECK-DAG: %[[W1:.+]] = arith.select %[[IS_K]], %[[WK]], %[[WQ]] : memref<128x96xf32>
+// CHECK-DAG: %[[W:.+]] = arith.select %[[IS_V]], %[[WV]], %[[W1]] : memref<128x96xf32>
+// CHECK-DAG: %[[O1:.+]] = arith.select %[[IS_K]], %[[K]], %[[Q]] : memref<?x96xf32>
+// CHECK-DAG: %[[O:.+]] = arith.select %[[IS_V]], %[[V]], %[[O1]] : memref<?x96xf32>
+// CHECK: vector.load %[[W]]
+// CHECK: vector.store %{{.+}}, %[[O]]
+// CHECK-NOT: scf.parallel
+// CHECK: memref.copy %[[Q]]
+// CHECK: memref.copy %[[K]]
+// CHECK: memref.copy %[[V]]
+func.func @shared_left_operand(%x: memref<?x128xf32>, %wq: memref<128x96xf32>, %wk: memref<128x96xf32>, %wv: memref<128x96xf32>, %out: memref<3x?x96xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %x, %c0 : memref<?x128xf32>
+  %q = memref.alloc(%n) : memref<?x96xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<?x96xf32>)
+  linalg.matmul ins(%x, %wq : memref<?x128xf32>, memref<128x96xf32>) outs(%q : memref<?x96xf32>)
+  %k = memref.alloc(%n) : memref<?x96xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<?x96xf32>)
+  linalg.matmul ins(%x, %wk : memref<?x128xf32>, memref<128x96xf32>) outs(%k : memref<?x96xf32>)
+  %v = memref.alloc(%n) : memref<?x96xf32>
+  linalg.fill ins(%zero : f32) outs(%v : memref<?x96xf32>)
+  linalg.matmul ins(%x, %wv : memref<?x128xf32>, memref<128x96xf32>) outs(%v : memref<?x96xf32>)
+  %out0 = memref.subview %out[0, 0, 0] [1, %n, 96] [1, 1, 1] : memref<3x?x96xf32> to memref<?x96xf32, strided<[96, 1]>>
+  %out1 = memref.subview %out[1, 0, 0] [1, %n, 96] [1, 1, 1] : memref<3x?x96xf32> to memref<?x96xf32, strided<[96, 1], offset: ?>>
+  %out2 = memref.subview %out[2, 0, 0] [1, %n, 96] [1, 1, 1] : memref<3x?x96xf32> to memref<?x96xf32, strided<[96, 1], offset: ?>>
+  memref.copy %q, %out0 : memref<?x96xf32> to memref<?x96xf32, strided<[96, 1]>>
+  memref.copy %k, %out1 : memref<?x96xf32> to memref<?x96xf32, strided<[96, 1], offset: ?>>
+  memref.copy %v, %out2 : memref<?x96xf32> to memref<?x96xf32, strided<[96, 1], offset: ?>>
+  return
+}
+
+// -----
+
+// Not shared: the second product's weight is the first's output.
+// CHECK-LABEL: func.func @dependent_products
+// CHECK: scf.parallel (%{{[^,]+}}, %{{[^)]+}}) = (%c0, %c0) to (%c2, %c2)
+// CHECK: scf.parallel (%{{[^,]+}}, %{{[^)]+}}) = (%c0, %c0) to (%c2, %c2)
+func.func @dependent_products(%x: memref<128x128xf32>, %w: memref<128x128xf32>, %out: memref<128x128xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %h = memref.alloc() : memref<128x128xf32>
+  linalg.fill ins(%zero : f32) outs(%h : memref<128x128xf32>)
+  linalg.matmul ins(%x, %w : memref<128x128xf32>, memref<128x128xf32>) outs(%h : memref<128x128xf32>)
+  %y = memref.alloc() : memref<128x128xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<128x128xf32>)
+  linalg.matmul ins(%x, %h : memref<128x128xf32>, memref<128x128xf32>) outs(%y : memref<128x128xf32>)
+  memref.copy %y, %out : memref<128x128xf32> to memref<128x128xf32>
+  return
+}
