@@ -495,11 +495,18 @@ static void resolveDims(RewriterBase &rewriter, Value buffer) {
 }
 
 void FusedOperand::eraseProducers(RewriterBase &rewriter) const {
-  if (!producer)
+  llvm::SmallPtrSet<Operation *, 8> erased;
+  eraseProducers(rewriter, erased);
+}
+
+void FusedOperand::eraseProducers(
+    RewriterBase &rewriter, llvm::SmallPtrSetImpl<Operation *> &erased) const {
+  // A producer read twice (x * x) appears twice in the tree.
+  if (!producer || !erased.insert(producer).second)
     return;
   rewriter.eraseOp(producer);
   for (const FusedOperand &input : inputs)
-    input.eraseProducers(rewriter);
+    input.eraseProducers(rewriter, erased);
   // The views and the allocation, unless used elsewhere (their sizes aside:
   // the product's loop bounds may read them).
   Value base = buffer;

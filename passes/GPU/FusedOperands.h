@@ -16,6 +16,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/Alignment.h"
 
 #include <vector>
@@ -98,6 +99,8 @@ private:
   static FusedOperand analyze(mlir::Operation *product,
                               mlir::linalg::LinalgOp consumer,
                               mlir::OpOperand &operand, unsigned depth);
+  void eraseProducers(mlir::RewriterBase &rewriter,
+                      llvm::SmallPtrSetImpl<mlir::Operation *> &erased) const;
   mlir::Value compute(mlir::OpBuilder &builder, mlir::Location loc,
                       llvm::ArrayRef<mlir::Value> point, int64_t width) const;
 };

@@ -217,3 +217,34 @@ func.func @read_twice(%x: memref<64x64xf32>, %y: memref<64x64xf32>) {
   memref.dealloc %h : memref<64x64xf32>
   return
 }
+
+// -----
+
+// A producer read twice by the next one (e^x * e^x): both reads recompute
+// it (CSE then shares the two), and it is erased once.
+// CHECK-LABEL: func.func @read_twice_by_producer
+// CHECK-NOT: linalg.generic
+// CHECK: %[[E:.+]] = math.exp %{{.+}} : vector<4xf32>
+// CHECK: arith.mulf %[[E]], %[[E]] : vector<4xf32>
+func.func @read_twice_by_producer(%x: memref<64x64xf32>, %w: memref<64x64xf32>, %y: memref<64x64xf32>) {
+  %e = memref.alloc() : memref<64x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<64x64xf32>) outs(%e : memref<64x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = math.exp %in : f32
+    linalg.yield %r : f32
+  }
+  %s = memref.alloc() : memref<64x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%e, %e : memref<64x64xf32>, memref<64x64xf32>) outs(%s : memref<64x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %e : memref<64x64xf32>
+  linalg.matmul ins(%s, %w : memref<64x64xf32>, memref<64x64xf32>) outs(%y : memref<64x64xf32>)
+  memref.dealloc %s : memref<64x64xf32>
+  return
+}
