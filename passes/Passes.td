@@ -260,6 +260,28 @@ def CopiesToLinalg : Pass<"infini-copies-to-linalg", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def GPUMergeIndependentLoops
+    : Pass<"infini-gpu-merge-independent-loops", "mlir::func::FuncOp"> {
+  let summary = "Merge neighbouring independent element-wise loops into one kernel";
+  let description = [{
+    Each outermost `scf.parallel` becomes a kernel launch. This pass merges
+    consecutive outermost loops of the function's body that run threads
+    alone (no nested parallel loop, no reductions, bounds from zero in
+    steps of one, every memory effect on a known buffer) and that are
+    independent (none writes a buffer another accesses, by the aliasing
+    rules of `infini::buffersMayAlias`: fresh allocations, weights and
+    the step's bound arguments are distinct buffers) into one loop over the
+    sum of their iteration counts, whose iteration runs the body of the
+    loop its index falls in, with that loop's induction variables
+    (innermost fastest, so accesses stay coalesced). Between two merged
+    loops there may only be ops free of memory effects and allocations,
+    which move before them, and deallocations, which move after. The merged
+    loop keeps the loops' common kind (see infini-parallel-loops-to-gpu).
+    In the model this launches RoPE of the queries and keys once, and the
+    copies of the output and of every state into the out-parameters once.
+  }];
+}
+
 def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncOp"> {
   let summary = "Launch every outermost parallel loop and all host memory access as a GPU kernel";
   let description = [{

@@ -179,7 +179,8 @@ void infini::buildLinalgToGPUPipeline(OpPassManager &pm,
             "})");
   addPasses(pm, "func.func(infini-erase-self-copies,infini-copies-to-linalg,"
                 "convert-linalg-to-parallel-loops,scf-forall-to-parallel),"
-                "canonicalize,cse");
+                "canonicalize,cse,"
+                "func.func(infini-gpu-merge-independent-loops),canonicalize");
   addPasses(pm,
             "func.func(infini-parallel-loops-to-gpu{block-size=" +
                 std::to_string(options.blockSize) +

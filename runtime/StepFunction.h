@@ -69,6 +69,9 @@ enum class ArgRole {
 constexpr int64_t kDynamicDim = -1;
 
 /// Describes one argument of the step function, in call order.
+/// Callers pass every tensor argument of a step (and of its prepare
+/// function) in a buffer of its own, never one buffer for two arguments:
+/// compiled code relies on it (infini::buffersMayAlias).
 struct ArgSpec {
   ArgRole role;
   /// Weight or state name; "input", "position", "valid_length", "output"

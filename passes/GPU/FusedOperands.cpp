@@ -58,18 +58,33 @@ static bool isWeight(Value root) {
           function.getArgAttr(argument.getArgNumber(), infini::kPreparedAttr));
 }
 
-/// Whether two buffers may share memory: the same root, or two roots that
-/// are neither fresh allocations nor weights (other function arguments,
-/// such as a state and its update, may alias each other).
-static bool mayAlias(Value a, Value b) {
+/// Whether `root` is an argument of a function with a runtime binding
+/// (`infini.input`, `infini.state`, ...): the runtime passes each such
+/// argument in a buffer of its own.
+static bool isBoundArgument(Value root) {
+  auto argument = dyn_cast<BlockArgument>(root);
+  auto function =
+      argument ? dyn_cast<func::FuncOp>(argument.getOwner()->getParentOp())
+               : nullptr;
+  DictionaryAttr attrs =
+      function ? function.getArgAttrDict(argument.getArgNumber()) : nullptr;
+  return attrs && llvm::any_of(attrs, [](NamedAttribute attr) {
+           return attr.getName().getValue().starts_with("infini.");
+         });
+}
+
+bool infini::buffersMayAlias(Value a, Value b) {
   Value rootA = rootBuffer(a), rootB = rootBuffer(b);
   if (rootA == rootB)
     return true;
-  auto isDistinct = [](Value root) {
+  auto isAllocation = [](Value root) {
     return root.getDefiningOp<memref::AllocOp>() ||
-           root.getDefiningOp<memref::AllocaOp>() || isWeight(root);
+           root.getDefiningOp<memref::AllocaOp>();
   };
-  return !isDistinct(rootA) && !isDistinct(rootB);
+  if (isAllocation(rootA) || isAllocation(rootB) || isWeight(rootA) ||
+      isWeight(rootB))
+    return false;
+  return !(isBoundArgument(rootA) && isBoundArgument(rootB));
 }
 
 /// Whether `op` or an op nested in it uses a buffer whose root is `root`,
@@ -237,8 +252,9 @@ FusedOperand FusedOperand::analyze(Operation *product,
        op = op->getNextNode()) {
     bool clobbers = false;
     bool known = forEachWrite(op, [&](Operation *writer, Value written) {
-      bool mayClobber = llvm::any_of(
-          inputBuffers, [&](Value input) { return mayAlias(written, input); });
+      bool mayClobber = llvm::any_of(inputBuffers, [&](Value input) {
+        return infini::buffersMayAlias(written, input);
+      });
       if (!mayClobber)
         return;
       if (isa<memref::DeallocOp>(writer) && writer == op)

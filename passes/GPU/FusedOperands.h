@@ -34,6 +34,13 @@ mlir::Value loadElements(mlir::OpBuilder &builder, mlir::Location loc,
 /// `width`: the whole vector.
 llvm::MaybeAlign vectorAlignment(mlir::Value buffer, int64_t width);
 
+/// Whether two buffers may share memory. Views of one root do; fresh
+/// allocations and weights (read-only) share memory with nothing else; and
+/// the runtime passes each argument of a step with a binding attribute
+/// (`infini.input`, `infini.state`, `infini.output`, ...) in a buffer of
+/// its own. Other function arguments may alias one another.
+bool buffersMayAlias(mlir::Value a, mlir::Value b);
+
 /// An input buffer of a product (or of a fused producer), with the
 /// element-wise op that last wrote it where the product can recompute its
 /// elements instead of loading them, and, recursively, that op's inputs.
