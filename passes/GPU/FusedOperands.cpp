@@ -103,32 +103,39 @@ static bool accesses(Operation *op, Value root) {
       .wasInterrupted();
 }
 
-/// Calls `onWrite` with each op nested in `op` (or `op`) that may write or
-/// free a buffer, and the buffer; false where an effect is unknown.
-static bool forEachWrite(Operation *op,
-                         llvm::function_ref<void(Operation *, Value)> onWrite) {
+bool infini::forEachMemoryEffect(
+    Operation *op,
+    llvm::function_ref<bool(Operation *, const MemoryEffects::EffectInstance &)>
+        onEffect) {
   return !op->walk([&](Operation *nested) {
-              auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
               // Lanes exchange registers: no memory, though it is not
               // marked pure (it must not move out of control flow).
               if (isa<gpu::SubgroupReduceOp>(nested))
                 return WalkResult::advance();
+              auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
               if (!effects)
                 return nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
                            ? WalkResult::advance()
                            : WalkResult::interrupt();
               SmallVector<MemoryEffects::EffectInstance> instances;
               effects.getEffects(instances);
-              for (MemoryEffects::EffectInstance &instance : instances) {
-                if (!isa<MemoryEffects::Write, MemoryEffects::Free>(
-                        instance.getEffect()))
-                  continue;
-                if (!instance.getValue())
+              for (MemoryEffects::EffectInstance &instance : instances)
+                if (!instance.getValue() || !onEffect(nested, instance))
                   return WalkResult::interrupt();
-                onWrite(nested, instance.getValue());
-              }
               return WalkResult::advance();
             }).wasInterrupted();
+}
+
+/// Calls `onWrite` with each op nested in `op` (or `op`) that may write or
+/// free a buffer, and the buffer; false where an effect is unknown.
+static bool forEachWrite(Operation *op,
+                         llvm::function_ref<void(Operation *, Value)> onWrite) {
+  return infini::forEachMemoryEffect(
+      op, [&](Operation *nested, const MemoryEffects::EffectInstance &effect) {
+        if (isa<MemoryEffects::Write, MemoryEffects::Free>(effect.getEffect()))
+          onWrite(nested, effect.getValue());
+        return true;
+      });
 }
 
 /// Whether `op` writes every element of `buffer` without reading it.

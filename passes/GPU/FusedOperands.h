@@ -16,6 +16,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/Alignment.h"
 
@@ -40,6 +41,16 @@ llvm::MaybeAlign vectorAlignment(mlir::Value buffer, int64_t width);
 /// (`infini.input`, `infini.state`, `infini.output`, ...) in a buffer of
 /// its own. Other function arguments may alias one another.
 bool buffersMayAlias(mlir::Value a, mlir::Value b);
+
+/// Calls `onEffect` with each memory effect of `op` and of the ops nested
+/// in it (and the op that has it); false where an effect is unknown (an op
+/// without effects of its own or of its body, an effect on no particular
+/// buffer) or `onEffect` returned false.
+bool forEachMemoryEffect(
+    mlir::Operation *op,
+    llvm::function_ref<bool(mlir::Operation *,
+                            const mlir::MemoryEffects::EffectInstance &)>
+        onEffect);
 
 /// An input buffer of a product (or of a fused producer), with the
 /// element-wise op that last wrote it where the product can recompute its

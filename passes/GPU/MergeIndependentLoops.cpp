@@ -41,29 +41,19 @@ static bool isMergeable(scf::ParallelOp loop, Accesses &accesses) {
       !llvm::all_of(loop.getStep(),
                     [](Value step) { return isOneInteger(step); }))
     return false;
-  WalkResult walk = loop.getBody()->walk([&](Operation *op) {
-    if (isa<scf::ParallelOp>(op))
-      return WalkResult::interrupt();
-    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
-    if (!effects)
-      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
-                 ? WalkResult::advance()
-                 : WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> instances;
-    effects.getEffects(instances);
-    for (MemoryEffects::EffectInstance &instance : instances) {
-      if (isa<MemoryEffects::Allocate>(instance.getEffect()))
-        return WalkResult::interrupt();
-      if (!instance.getValue())
-        return WalkResult::interrupt();
-      if (isa<MemoryEffects::Read>(instance.getEffect()))
-        accesses.reads.push_back(instance.getValue());
-      else
-        accesses.writes.push_back(instance.getValue());
-    }
-    return WalkResult::advance();
-  });
-  return !walk.wasInterrupted();
+  bool nested = false;
+  loop.getBody()->walk([&](scf::ParallelOp) { nested = true; });
+  return !nested && infini::forEachMemoryEffect(
+                        loop, [&](Operation *,
+                                  const MemoryEffects::EffectInstance &effect) {
+                          if (isa<MemoryEffects::Allocate>(effect.getEffect()))
+                            return false;
+                          if (isa<MemoryEffects::Read>(effect.getEffect()))
+                            accesses.reads.push_back(effect.getValue());
+                          else
+                            accesses.writes.push_back(effect.getValue());
+                          return true;
+                        });
 }
 
 /// Whether neither of two loops writes a buffer that the other accesses.
