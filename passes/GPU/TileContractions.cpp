@@ -23,6 +23,11 @@
 // 16 x 8 x 16 `vector.contract`s (f32 accumulation), which stage 3's
 // infini-gpu-warp-mma turns into ldmatrix and mma.sync.
 //
+// Large products also take over work around them: an input that
+// element-wise ops wrote for the product alone is computed as it is staged
+// (FusedOperands.h), and consecutive products of one left operand share one
+// loop of blocks, hence one launch (sharesBlocks).
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/GPU/FusedOperands.h"
@@ -1124,13 +1129,6 @@ struct GPUTileContractionsPass
       // product's initial value: one kernel and one pass over the output
       // fewer.
       bool fromZero = zeroFillBefore(op) != nullptr;
-      if (!sharedMemoryTiles || !isLarge(op, dims)) {
-        if (fromZero)
-          rewriter.eraseOp(zeroFillBefore(op));
-        tileContraction(rewriter, op, dims, rowTile, columnTile, fromZero);
-        ++i;
-        continue;
-      }
       int64_t columns = blockColumns(op, dims);
       BlockTiling tiling{kBlockRows, columns, kMmaBlockDepth, 1,
                          1,          mmaType, warps};
@@ -1138,8 +1136,9 @@ struct GPUTileContractionsPass
         tiling = {kBlockRows, columns, kBlockDepth, rowTile,
                   columnTile, Type(),  warps};
       // Register tiles must divide the shared-memory tile.
-      if (!tiling.mmaType &&
-          (kBlockRows % rowTile != 0 || columns % columnTile != 0)) {
+      if (!sharedMemoryTiles || !isLarge(op, dims) ||
+          (!tiling.mmaType &&
+           (kBlockRows % rowTile != 0 || columns % columnTile != 0))) {
         if (fromZero)
           rewriter.eraseOp(zeroFillBefore(op));
         tileContraction(rewriter, op, dims, rowTile, columnTile, fromZero);
