@@ -5,6 +5,7 @@ Runs on a GPU machine from a directory packed by `scripts/gpu-check.sh pack DIR`
 (no MLIR or LLVM needed there, only python3 with numpy and a CUDA torch):
 
     DIR/benchmarks/gpu_bench.py [--tokens 8192] [--repeats 3] [--markdown OUT.md]
+                                [--profiles PROFILE_DIR]
 
 For each model of benchmarks/configs it writes random weights and an 8,192-token
 input (batch 1), runs the artifact with `infini-run --time` and the PyTorch peer
@@ -72,14 +73,18 @@ def device_peak(device_name, precision):
     return None
 
 
-def attention_seconds(runner, artifact, weights, inp, out):
+def attention_seconds(runner, artifact, weights, inp, out, profile_path=None):
     """Device seconds of the `attention` kernels in one --profile-kernels run,
-    or None where the model has no fused attention kernel."""
+    or None where the model has no fused attention kernel. The whole table
+    (time per kernel and per kind) goes to `profile_path` if given."""
     proc = subprocess.run([runner, artifact, "--weights", weights, "--input", inp,
                            "--output", out, "--profile-kernels"],
                           capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(proc.stderr.strip())
+    if profile_path:
+        with open(profile_path, "w") as f:
+            f.write(proc.stdout)
     for line in proc.stdout.splitlines():
         fields = line.split()
         # "kind attention LAUNCHES TOTAL_MS MEAN_US SHARE%"
@@ -113,6 +118,8 @@ def main(argv=None):
     p.add_argument("--markdown", help="also write the table as Markdown here")
     p.add_argument("--device", default="cuda",
                    help="PyTorch's device (cpu: a smoke test with CPU artifacts)")
+    p.add_argument("--profiles", help="write each model's kernel profile (infini-run "
+                   "--profile-kernels) to DIR/MODEL.txt")
     p.add_argument("--peak-tflops", type=float,
                    help="the device's peak TFLOP/s for the attention's share (default: "
                         "from PEAK_TFLOPS by device name)")
@@ -151,8 +158,12 @@ def main(argv=None):
         total = model_flops["total"]
         attention_tflops, share = "n/a", "n/a"
         if args.device == "cuda":
+            profile_path = None
+            if args.profiles:
+                os.makedirs(args.profiles, exist_ok=True)
+                profile_path = os.path.join(args.profiles, f"{name}.txt")
             seconds = attention_seconds(args.runner, artifact, f_("w.safetensors"),
-                                        f_("in.npy"), f_("profiled.npy"))
+                                        f_("in.npy"), f_("profiled.npy"), profile_path)
             if seconds:
                 tflops = model_flops["attn"] / seconds / 1e12
                 attention_tflops = f"{tflops:,.1f}"
