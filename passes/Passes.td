@@ -262,23 +262,28 @@ def CopiesToLinalg : Pass<"infini-copies-to-linalg", "mlir::func::FuncOp"> {
 
 def GPUMergeIndependentLoops
     : Pass<"infini-gpu-merge-independent-loops", "mlir::func::FuncOp"> {
-  let summary = "Merge neighbouring independent element-wise loops into one kernel";
+  let summary = "Merge independent element-wise loops into one kernel";
   let description = [{
     Each outermost `scf.parallel` becomes a kernel launch. This pass merges
-    consecutive outermost loops of the function's body that run threads
-    alone (no nested parallel loop, no reductions, bounds from zero in
-    steps of one, every memory effect on a known buffer) and that are
-    independent (none writes a buffer another accesses, by the aliasing
-    rules of `infini::buffersMayAlias`: fresh allocations, weights and
-    the step's bound arguments are distinct buffers) into one loop over the
-    sum of their iteration counts, whose iteration runs the body of the
-    loop its index falls in, with that loop's induction variables
-    (innermost fastest, so accesses stay coalesced). Between two merged
-    loops there may only be ops free of memory effects and allocations,
-    which move before them, and deallocations, which move after. The merged
-    loop keeps the loops' common kind (see infini-parallel-loops-to-gpu).
-    In the model this launches RoPE of the queries and keys once, and the
-    copies of the output and of every state into the out-parameters once.
+    outermost loops of the function's body that run threads alone (no
+    nested parallel loop, no reductions, bounds from zero in steps of one,
+    every memory effect on a known buffer) into one loop over the sum of
+    their iteration counts, at the first one's place, whose iteration runs
+    the body of the loop its index falls in, with that loop's induction
+    variables (innermost fastest, so accesses stay coalesced). A loop joins
+    the group opened by an earlier one when it is independent of the
+    group's loops and of every op since the group's first loop (none writes
+    a buffer the other accesses, by the aliasing rules of
+    `infini::buffersMayAlias`: fresh allocations, weights and the step's
+    bound arguments are distinct buffers, a select may be either choice),
+    and the values it uses exist there or come from allocations and ops
+    free of memory effects, which move up with it. Otherwise it opens a
+    group of its own; an op whose memory effects are unknown closes the
+    group. The merged loop keeps the loops' common kind (see
+    infini-parallel-loops-to-gpu). In the model this launches RoPE of the
+    queries and keys and the memory's feature maps of both once per layer,
+    and the copies of the output and of every state into the
+    out-parameters once.
   }];
 }
 

@@ -73,18 +73,48 @@ static bool isBoundArgument(Value root) {
          });
 }
 
-bool infini::buffersMayAlias(Value a, Value b) {
-  Value rootA = rootBuffer(a), rootB = rootBuffer(b);
-  if (rootA == rootB)
+/// The buffers `value` may be: its root through views, and through a
+/// select (a grouped product's operand) the roots of either choice.
+static void collectRoots(Value value, SmallVectorImpl<Value> &roots) {
+  value = rootBuffer(value);
+  if (auto select = value.getDefiningOp<arith::SelectOp>()) {
+    collectRoots(select.getTrueValue(), roots);
+    collectRoots(select.getFalseValue(), roots);
+    return;
+  }
+  roots.push_back(value);
+}
+
+static bool isAllocation(Value root) {
+  return root.getDefiningOp<memref::AllocOp>() ||
+         root.getDefiningOp<memref::AllocaOp>();
+}
+
+/// Whether two roots may be one buffer. A root that is neither an
+/// allocation nor a function argument has unknown provenance.
+static bool rootsMayAlias(Value a, Value b) {
+  if (a == b)
     return true;
-  auto isAllocation = [](Value root) {
-    return root.getDefiningOp<memref::AllocOp>() ||
-           root.getDefiningOp<memref::AllocaOp>();
+  auto isFunctionArgument = [](Value root) {
+    auto argument = dyn_cast<BlockArgument>(root);
+    return argument && isa<func::FuncOp>(argument.getOwner()->getParentOp());
   };
-  if (isAllocation(rootA) || isAllocation(rootB) || isWeight(rootA) ||
-      isWeight(rootB))
+  if (!(isAllocation(a) || isFunctionArgument(a)) ||
+      !(isAllocation(b) || isFunctionArgument(b)))
+    return true;
+  if (isAllocation(a) || isAllocation(b) || isWeight(a) || isWeight(b))
     return false;
-  return !(isBoundArgument(rootA) && isBoundArgument(rootB));
+  return !(isBoundArgument(a) && isBoundArgument(b));
+}
+
+bool infini::buffersMayAlias(Value a, Value b) {
+  SmallVector<Value> rootsA, rootsB;
+  collectRoots(a, rootsA);
+  collectRoots(b, rootsB);
+  return llvm::any_of(rootsA, [&](Value rootA) {
+    return llvm::any_of(
+        rootsB, [&](Value rootB) { return rootsMayAlias(rootA, rootB); });
+  });
 }
 
 /// Whether `op` or an op nested in it uses a buffer whose root is `root`,
@@ -94,10 +124,14 @@ static bool accesses(Operation *op, Value root) {
       ->walk([&](Operation *nested) {
         if (isa<ViewLikeOpInterface, memref::DimOp>(nested))
           return WalkResult::advance();
-        for (Value operand : nested->getOperands())
-          if (isa<BaseMemRefType>(operand.getType()) &&
-              rootBuffer(operand) == root)
+        for (Value operand : nested->getOperands()) {
+          if (!isa<BaseMemRefType>(operand.getType()))
+            continue;
+          SmallVector<Value> roots;
+          collectRoots(operand, roots);
+          if (llvm::is_contained(roots, root))
             return WalkResult::interrupt();
+        }
         return WalkResult::advance();
       })
       .wasInterrupted();

@@ -1,9 +1,10 @@
 //===- MergeIndependentLoops.cpp - infini-gpu-merge-independent-loops -----===//
 //
 // Every outermost parallel loop becomes a kernel launch. Element-wise loops
-// next to one another that touch different buffers (RoPE of the queries and
-// of the keys; the copies of the output and of each state into the step's
-// out-parameters) can share one launch: a loop over the sum of their
+// that touch different buffers (RoPE of the queries and of the keys, and the
+// memory's feature maps of both, which need not wait for the attention
+// kernel between them; the copies of the output and of each state into the
+// step's out-parameters) can share one launch: a loop over the sum of their
 // iteration counts, each iteration running the body of the loop its index
 // falls in. Consecutive iterations stay consecutive elements of one loop, so
 // accesses coalesce as before.
@@ -16,6 +17,10 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SetVector.h"
+
+#include <vector>
 
 namespace infini {
 #define GEN_PASS_DEF_GPUMERGEINDEPENDENTLOOPS
@@ -138,84 +143,112 @@ static void mergeLoops(IRRewriter &rewriter,
     rewriter.eraseOp(loop);
 }
 
+/// Whether `value` is available before `first`, or computed by ops after it
+/// that may move before it (free of memory effects or allocations, without
+/// regions, themselves only on such values), which `hoisted` collects.
+static bool availableBefore(Value value, Operation *first,
+                            llvm::SetVector<Operation *> &hoisted) {
+  Operation *definition = value.getDefiningOp();
+  if (!definition || definition->getBlock() != first->getBlock() ||
+      definition->isBeforeInBlock(first) || hoisted.contains(definition))
+    return true;
+  if (definition->getNumRegions() != 0 ||
+      !(isa<memref::AllocOp>(definition) || isMemoryEffectFree(definition)))
+    return false;
+  for (Value operand : definition->getOperands())
+    if (!availableBefore(operand, first, hoisted))
+      return false;
+  hoisted.insert(definition);
+  return true;
+}
+
 namespace {
+/// Loops that merge into the first's place, and what lies between them.
+struct Group {
+  SmallVector<scf::ParallelOp> loops;
+  SmallVector<Accesses> loopAccesses;
+  /// The accesses of the other ops since the first loop, which stay after
+  /// the merged loop: a later loop joins only if independent of them.
+  SmallVector<Accesses> others;
+  /// Ops computing values the loops use, to move before the first loop.
+  llvm::SetVector<Operation *> hoisted;
+};
+
 struct GPUMergeIndependentLoopsPass
     : public infini::impl::GPUMergeIndependentLoopsBase<
           GPUMergeIndependentLoopsPass> {
   void runOnOperation() override {
-    // Groups of outermost loops of the function's body that can merge:
-    // between two of them only ops free of memory effects (moved before the
-    // group), allocations (moved before) and deallocations (moved after).
+    // A loop joins the open group when it is independent of the group's
+    // loops and of every op since the group's first loop, and the values it
+    // uses are available at the first loop (or can be computed there);
+    // otherwise it starts a new group. An op whose memory effects are
+    // unknown closes the group.
     Block &body = getOperation().getBody().front();
-    SmallVector<SmallVector<scf::ParallelOp>> groups;
-    SmallVector<scf::ParallelOp> group;
-    SmallVector<Accesses> groupAccesses;
-    SmallVector<Operation *> before, after;
-    SmallVector<std::pair<SmallVector<Operation *>, SmallVector<Operation *>>>
-        moves;
+    std::vector<Group> groups;
+    Group open;
     auto close = [&]() {
-      if (group.size() > 1) {
-        groups.push_back(group);
-        moves.push_back({before, after});
-      }
-      group.clear();
-      groupAccesses.clear();
-      before.clear();
-      after.clear();
+      if (open.loops.size() > 1)
+        groups.push_back(std::move(open));
+      open = Group();
     };
-    SmallVector<Operation *> pendingBefore, pendingAfter;
     for (Operation &op : body) {
       auto loop = dyn_cast<scf::ParallelOp>(op);
       Accesses accesses;
-      if (loop && isMergeable(loop, accesses) &&
-          llvm::all_of(groupAccesses, [&](const Accesses &other) {
-            return independent(accesses, other);
-          })) {
-        if (group.empty()) {
-          pendingBefore.clear();
-          pendingAfter.clear();
-        }
-        llvm::append_range(before, pendingBefore);
-        llvm::append_range(after, pendingAfter);
-        pendingBefore.clear();
-        pendingAfter.clear();
-        group.push_back(loop);
-        groupAccesses.push_back(accesses);
-        continue;
-      }
       if (loop && isMergeable(loop, accesses)) {
-        // Depends on the group: it starts a new one.
+        bool joins = !open.loops.empty();
+        llvm::SetVector<Operation *> hoisted = open.hoisted;
+        if (joins) {
+          auto isIndependent = [&](const Accesses &other) {
+            return independent(accesses, other);
+          };
+          llvm::SetVector<Value> used(loop->getOperands().begin(),
+                                      loop->getOperands().end());
+          getUsedValuesDefinedAbove(loop.getRegion(), used);
+          joins = llvm::all_of(open.loopAccesses, isIndependent) &&
+                  llvm::all_of(open.others, isIndependent) &&
+                  llvm::all_of(used, [&](Value value) {
+                    return availableBefore(value, open.loops.front(), hoisted);
+                  });
+        }
+        if (!joins)
+          close();
+        open.loops.push_back(loop);
+        open.loopAccesses.push_back(accesses);
+        if (joins)
+          open.hoisted = std::move(hoisted);
+        continue;
+      }
+      if (open.loops.empty())
+        continue;
+      // Another op after the group's first loop: it stays where it is.
+      Accesses others;
+      bool known = infini::forEachMemoryEffect(
+          &op, [&](Operation *, const MemoryEffects::EffectInstance &effect) {
+            if (isa<MemoryEffects::Read>(effect.getEffect()))
+              others.reads.push_back(effect.getValue());
+            else if (!isa<MemoryEffects::Allocate>(effect.getEffect()))
+              others.writes.push_back(effect.getValue());
+            return true;
+          });
+      if (!known) {
         close();
-        pendingBefore.clear();
-        pendingAfter.clear();
-        group.push_back(loop);
-        groupAccesses.push_back(accesses);
         continue;
       }
-      if (!group.empty() && isMemoryEffectFree(&op) &&
-          op.getNumRegions() == 0) {
-        pendingBefore.push_back(&op);
-        continue;
-      }
-      if (!group.empty() && isa<memref::AllocOp>(op)) {
-        pendingBefore.push_back(&op);
-        continue;
-      }
-      if (!group.empty() && isa<memref::DeallocOp>(op)) {
-        pendingAfter.push_back(&op);
-        continue;
-      }
-      close();
+      open.others.push_back(std::move(others));
     }
     close();
 
     IRRewriter rewriter(&getContext());
-    for (auto [loops, move] : llvm::zip(groups, moves)) {
-      for (Operation *op : move.first)
-        op->moveBefore(loops.front());
-      for (Operation *op : llvm::reverse(move.second))
-        op->moveAfter(loops.back());
-      mergeLoops(rewriter, loops);
+    for (Group &group : groups) {
+      // In block order, so that each moved op follows its operands.
+      SmallVector<Operation *> hoisted(group.hoisted.begin(),
+                                       group.hoisted.end());
+      llvm::sort(hoisted, [](Operation *a, Operation *b) {
+        return a->isBeforeInBlock(b);
+      });
+      for (Operation *op : hoisted)
+        op->moveBefore(group.loops.front());
+      mergeLoops(rewriter, group.loops);
     }
   }
 };

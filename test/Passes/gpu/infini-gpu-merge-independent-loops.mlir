@@ -120,3 +120,86 @@ func.func @unbound_arguments(%x: memref<16xf32>, %y: memref<16xf32>, %z: memref<
   }
   return
 }
+
+// -----
+
+// A later loop moves up past a kernel it is independent of (here one with
+// nested loops) to join the group; the buffer it writes is allocated before
+// the merged loop, which comes before the kernel.
+// CHECK-LABEL: func.func @past_a_kernel
+// CHECK: %[[C:.+]] = memref.alloc() : memref<16xf32>
+// CHECK: scf.parallel
+// CHECK: math.exp
+// CHECK: } else {
+// CHECK: math.sin
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: math.cos
+// CHECK-NOT: scf.parallel
+func.func @past_a_kernel(%x: memref<16xf32> {infini.input}, %y: memref<16xf32> {infini.output}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %a = memref.alloc() : memref<16xf32>
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %v = memref.load %x[%i] : memref<16xf32>
+    %e = math.exp %v : f32
+    memref.store %e, %a[%i] : memref<16xf32>
+  }
+  %b = memref.alloc() : memref<16xf32>
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    scf.parallel (%j) = (%c0) to (%c4) step (%c1) {
+      %k = arith.addi %i, %j : index
+      %v = memref.load %a[%k] : memref<16xf32>
+      %e = math.cos %v : f32
+      memref.store %e, %b[%k] : memref<16xf32>
+    }
+  }
+  %c = memref.alloc() : memref<16xf32>
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %v = memref.load %x[%i] : memref<16xf32>
+    %e = math.sin %v : f32
+    memref.store %e, %c[%i] : memref<16xf32>
+  }
+  "test.use"(%b, %c) : (memref<16xf32>, memref<16xf32>) -> ()
+  return
+}
+
+// -----
+
+// Not merged: the kernel in between writes what the later loop reads
+// (through a select between two buffers, as a grouped product writes).
+// CHECK-LABEL: func.func @written_in_between
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @written_in_between(%x: memref<16xf32> {infini.input}, %flag: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %a = memref.alloc() : memref<16xf32>
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %v = memref.load %x[%i] : memref<16xf32>
+    memref.store %v, %a[%i] : memref<16xf32>
+  }
+  %q = memref.alloc() : memref<16xf32>
+  %k = memref.alloc() : memref<16xf32>
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %out = arith.select %flag, %q, %k : memref<16xf32>
+    scf.parallel (%j) = (%c0) to (%c4) step (%c1) {
+      %n = arith.addi %i, %j : index
+      %v = memref.load %x[%n] : memref<16xf32>
+      memref.store %v, %out[%n] : memref<16xf32>
+    }
+  }
+  %c = memref.alloc() : memref<16xf32>
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %v = memref.load %k[%i] : memref<16xf32>
+    memref.store %v, %c[%i] : memref<16xf32>
+  }
+  "test.use"(%a, %c) : (memref<16xf32>, memref<16xf32>) -> ()
+  return
+}
