@@ -30,7 +30,7 @@ namespace infini {
 using namespace mlir;
 
 namespace {
-/// The buffers a loop reads and writes.
+/// The buffers a loop (or another op) reads and writes.
 struct Accesses {
   SmallVector<Value> reads, writes;
 };
@@ -87,8 +87,9 @@ static Location mergedLocation(MutableArrayRef<scf::ParallelOp> loops) {
   return name ? name.getChildLoc() : first;
 }
 
-/// Replaces `loops` (consecutive, independent, mergeable) by one loop over
-/// the sum of their iteration counts.
+/// Replaces `loops` (mergeable, independent, all they use available at the
+/// first) by one loop over the sum of their iteration counts, at the first's
+/// place.
 static void mergeLoops(IRRewriter &rewriter,
                        MutableArrayRef<scf::ParallelOp> loops) {
   scf::ParallelOp first = loops.front();
@@ -116,9 +117,8 @@ static void mergeLoops(IRRewriter &rewriter,
     bool last = k + 1 == loops.size();
     scf::IfOp branch;
     if (!last) {
-      Value end = k + 1 < starts.size() ? starts[k + 1] : total;
       Value inside = arith::CmpIOp::create(
-          rewriter, loc, arith::CmpIPredicate::ult, index, end);
+          rewriter, loc, arith::CmpIPredicate::ult, index, starts[k + 1]);
       branch = scf::IfOp::create(rewriter, loc, inside, /*withElse=*/true);
       rewriter.setInsertionPoint(branch.thenBlock()->getTerminator());
     }
