@@ -35,11 +35,12 @@ mlir::Value loadElements(mlir::OpBuilder &builder, mlir::Location loc,
 /// `width`: the whole vector.
 llvm::MaybeAlign vectorAlignment(mlir::Value buffer, int64_t width);
 
-/// Whether two buffers may share memory. Views of one root do; fresh
-/// allocations and weights (read-only) share memory with nothing else; and
-/// the runtime passes each argument of a step with a binding attribute
-/// (`infini.input`, `infini.state`, `infini.output`, ...) in a buffer of
-/// its own. Other function arguments may alias one another.
+/// Whether two buffers may share memory. Views of one root do; a select of
+/// buffers may be either; fresh allocations and weights (read-only) share
+/// memory with nothing else; the runtime passes each argument of a step
+/// with a binding attribute (`infini.input`, `infini.state`,
+/// `infini.output`, ...) in a buffer of its own. Other function arguments,
+/// and buffers of any other origin, may alias one another.
 bool buffersMayAlias(mlir::Value a, mlir::Value b);
 
 /// Calls `onEffect` with each memory effect of `op` and of the ops nested
@@ -74,10 +75,6 @@ public:
 
   /// `buffer` loaded as it is.
   static FusedOperand load(mlir::Value buffer);
-
-  /// Whether a producer is recomputed: the staging then computes rather
-  /// than loads.
-  bool hasProducer() const { return producer != nullptr; }
 
   /// The ops recomputed in place of loads, outermost first.
   void collectProducers(llvm::SmallVectorImpl<mlir::Operation *> &ops) const;
