@@ -46,6 +46,15 @@ inline mlir::Location kernelKindLoc(mlir::Location loc, llvm::StringRef kind) {
       mlir::StringAttr::get(loc.getContext(), kKernelKindPrefix + kind), loc);
 }
 
+/// Whether `loop`'s body holds another `scf.parallel`: on the GPU the loop
+/// is then a cooperative block of phases rather than threads alone.
+inline bool hasNestedParallelLoop(mlir::scf::ParallelOp loop) {
+  return loop.getBody()
+      ->walk(
+          [](mlir::scf::ParallelOp) { return mlir::WalkResult::interrupt(); })
+      .wasInterrupted();
+}
+
 /// Threads of an NVIDIA warp, which the warp-level code assumes.
 inline constexpr int64_t kWarpSize = 32;
 

@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -430,29 +431,31 @@ INFINI_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
   }
   if (!function)
     return;
-  if (!kernelProfiling || !state || state->hasFailed()) {
-    INFINI_CUDA_CALL(state->driver.launchKernel(
-                         function, gridX, gridY, gridZ, blockX, blockY, blockZ,
-                         sharedMemory, stream, params, extra),
-                     "cuLaunchKernel");
-    return;
-  }
   // Profiling: the launch between two timing events on its stream.
-  std::string kernel;
-  {
-    std::lock_guard<std::mutex> lock(state->functionMutex);
-    kernel = state->kernelNames[function];
+  std::optional<CudaState::TimedLaunch> timed;
+  std::unique_lock<std::mutex> profileLock;
+  if (kernelProfiling && state && !state->hasFailed()) {
+    std::string kernel;
+    {
+      std::lock_guard<std::mutex> lock(state->functionMutex);
+      kernel = state->kernelNames[function];
+    }
+    profileLock = std::unique_lock<std::mutex>(state->profileMutex);
+    timed = CudaState::TimedLaunch{std::move(kernel), stream,
+                                   state->timingEvent(), state->timingEvent()};
+    INFINI_CUDA_CALL(state->driver.eventRecord(timed->start, stream),
+                     "cuEventRecord");
   }
-  std::lock_guard<std::mutex> lock(state->profileMutex);
-  CUevent start = state->timingEvent(), stop = state->timingEvent();
-  INFINI_CUDA_CALL(state->driver.eventRecord(start, stream), "cuEventRecord");
   INFINI_CUDA_CALL(
       state->driver.launchKernel(function, gridX, gridY, gridZ, blockX, blockY,
                                  blockZ, sharedMemory, stream, params, extra),
       "cuLaunchKernel");
-  INFINI_CUDA_CALL(state->driver.eventRecord(stop, stream), "cuEventRecord");
-  if (!state->hasFailed())
-    state->timedLaunches.push_back({std::move(kernel), stream, start, stop});
+  if (timed) {
+    INFINI_CUDA_CALL(state->driver.eventRecord(timed->stop, stream),
+                     "cuEventRecord");
+    if (!state->hasFailed())
+      state->timedLaunches.push_back(std::move(*timed));
+  }
 }
 
 INFINI_EXPORT CUstream mgpuStreamCreate() {

@@ -55,8 +55,9 @@ std::vector<KernelProfile::Entry> KernelProfile::entries() const {
 std::vector<KernelProfile::Entry> KernelProfile::byKind() const {
   std::map<std::string, Entry> kinds;
   for (const auto &[name, entry] : kernels) {
-    Entry &kind = kinds[kindOf(name)];
-    kind.name = kindOf(name);
+    std::string kindName = kindOf(name);
+    Entry &kind = kinds[kindName];
+    kind.name = kindName;
     kind.launches += entry.launches;
     kind.seconds += entry.seconds;
   }

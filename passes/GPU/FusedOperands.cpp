@@ -46,29 +46,34 @@ static Value rootBuffer(Value value) {
   return value;
 }
 
+/// Whether `root` is an argument of a function (of its entry block); its
+/// attributes go to `attrs` if asked for.
+static bool isFunctionArgument(Value root, DictionaryAttr *attrs = nullptr) {
+  auto argument = dyn_cast<BlockArgument>(root);
+  auto function =
+      argument && argument.getOwner()->isEntryBlock()
+          ? dyn_cast<func::FuncOp>(argument.getOwner()->getParentOp())
+          : nullptr;
+  if (function && attrs)
+    *attrs = function.getArgAttrDict(argument.getArgNumber());
+  return function != nullptr;
+}
+
 /// Whether `root` is a weight argument of the step: read-only, in a buffer
 /// of its own.
 static bool isWeight(Value root) {
-  auto argument = dyn_cast<BlockArgument>(root);
-  auto function =
-      argument ? dyn_cast<func::FuncOp>(argument.getOwner()->getParentOp())
-               : nullptr;
-  return function &&
-         (function.getArgAttr(argument.getArgNumber(), infini::kWeightAttr) ||
-          function.getArgAttr(argument.getArgNumber(), infini::kPreparedAttr));
+  DictionaryAttr attrs;
+  return isFunctionArgument(root, &attrs) && attrs &&
+         (attrs.get(infini::kWeightAttr) || attrs.get(infini::kPreparedAttr));
 }
 
 /// Whether `root` is an argument of a function with a runtime binding
 /// (`infini.input`, `infini.state`, ...): the runtime passes each such
 /// argument in a buffer of its own.
 static bool isBoundArgument(Value root) {
-  auto argument = dyn_cast<BlockArgument>(root);
-  auto function =
-      argument ? dyn_cast<func::FuncOp>(argument.getOwner()->getParentOp())
-               : nullptr;
-  DictionaryAttr attrs =
-      function ? function.getArgAttrDict(argument.getArgNumber()) : nullptr;
-  return attrs && llvm::any_of(attrs, [](NamedAttribute attr) {
+  DictionaryAttr attrs;
+  return isFunctionArgument(root, &attrs) && attrs &&
+         llvm::any_of(attrs, [](NamedAttribute attr) {
            return attr.getName().getValue().starts_with("infini.");
          });
 }
@@ -95,10 +100,6 @@ static bool isAllocation(Value root) {
 static bool rootsMayAlias(Value a, Value b) {
   if (a == b)
     return true;
-  auto isFunctionArgument = [](Value root) {
-    auto argument = dyn_cast<BlockArgument>(root);
-    return argument && isa<func::FuncOp>(argument.getOwner()->getParentOp());
-  };
   if (!(isAllocation(a) || isFunctionArgument(a)) ||
       !(isAllocation(b) || isFunctionArgument(b)))
     return true;

@@ -46,19 +46,18 @@ static bool isMergeable(scf::ParallelOp loop, Accesses &accesses) {
       !llvm::all_of(loop.getStep(),
                     [](Value step) { return isOneInteger(step); }))
     return false;
-  bool nested = false;
-  loop.getBody()->walk([&](scf::ParallelOp) { nested = true; });
-  return !nested && infini::forEachMemoryEffect(
-                        loop, [&](Operation *,
-                                  const MemoryEffects::EffectInstance &effect) {
-                          if (isa<MemoryEffects::Allocate>(effect.getEffect()))
-                            return false;
-                          if (isa<MemoryEffects::Read>(effect.getEffect()))
-                            accesses.reads.push_back(effect.getValue());
-                          else
-                            accesses.writes.push_back(effect.getValue());
-                          return true;
-                        });
+  return !infini::hasNestedParallelLoop(loop) &&
+         infini::forEachMemoryEffect(
+             loop,
+             [&](Operation *, const MemoryEffects::EffectInstance &effect) {
+               if (isa<MemoryEffects::Allocate>(effect.getEffect()))
+                 return false;
+               if (isa<MemoryEffects::Read>(effect.getEffect()))
+                 accesses.reads.push_back(effect.getValue());
+               else
+                 accesses.writes.push_back(effect.getValue());
+               return true;
+             });
 }
 
 /// Whether neither of two loops writes a buffer that the other accesses.

@@ -683,9 +683,7 @@ static LogicalResult launchLoop(IRRewriter &rewriter, scf::ParallelOp loop,
   });
   if (walk.wasInterrupted())
     return failure();
-  bool nested = false;
-  loop.getBody()->walk([&](scf::ParallelOp) { nested = true; });
-  if (nested)
+  if (infini::hasNestedParallelLoop(loop))
     return launchCooperative(rewriter, loop, blockSize, module, kernel);
   return launchFlat(rewriter, loop, blockSize, module, kernel);
 }
@@ -700,13 +698,11 @@ static std::optional<StringRef> kernelKind(scf::ParallelOp loop) {
     if (kind.consume_front(infini::kKernelKindPrefix))
       return kind;
   }
-  bool nested = false, serial = false;
-  loop.getBody()->walk([&](Operation *op) {
-    nested |= isa<scf::ParallelOp>(op);
-    serial |= isa<scf::ForOp>(op);
-  });
-  if (nested)
+  if (infini::hasNestedParallelLoop(loop))
     return std::nullopt;
+  bool serial = loop.getBody()
+                    ->walk([](scf::ForOp) { return WalkResult::interrupt(); })
+                    .wasInterrupted();
   return StringRef(serial ? "reduction" : "elementwise");
 }
 

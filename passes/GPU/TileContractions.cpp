@@ -1053,17 +1053,14 @@ static bool sharesBlocks(ArrayRef<linalg::LinalgOp> group,
   Value output = candidate.getDpsInitOperand(0)->get();
   if (!output.getDefiningOp<memref::AllocOp>())
     return false;
-  SmallVector<linalg::LinalgOp> members(group);
-  for (linalg::LinalgOp member : members) {
+  for (linalg::LinalgOp member : group) {
     Value memberOutput = member.getDpsInitOperand(0)->get();
     if (memberOutput == output ||
         llvm::is_contained(member.getDpsInputs(), output) ||
         llvm::is_contained(candidate.getDpsInputs(), memberOutput))
       return false;
   }
-  if (llvm::is_contained(candidate.getDpsInputs(), output))
-    return false;
-  return true;
+  return !llvm::is_contained(candidate.getDpsInputs(), output);
 }
 
 /// Moves the ops between a group's members (their zero fills erased) before
