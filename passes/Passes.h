@@ -5,6 +5,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -33,6 +34,13 @@ namespace infini {
 /// whole warps rather than threads: its body is warp-level vector code
 /// (tensor-core products) that every lane of the warp runs.
 inline constexpr llvm::StringLiteral kWarpLevelAttrName = "infini.warp_level";
+
+/// Marks a warp-level region whose whole-warp vectors infini-gpu-warp-mma
+/// distributes itself, in the mma.sync fragment layout: 16 x 8 tiles as
+/// accumulators, 16 x 16 tiles as left operands, 16-row vectors as one
+/// value per row (see infini-gpu-flash-attention).
+inline constexpr llvm::StringLiteral kMmaFragmentsAttrName =
+    "infini.mma_fragments";
 
 /// Prefix of the name on the location of a loop that becomes a GPU kernel
 /// of a known kind; infini-parallel-loops-to-gpu names the kernel

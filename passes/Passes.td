@@ -357,6 +357,58 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
   ];
 }
 
+def GPUFlashAttention
+    : Pass<"infini-gpu-flash-attention", "mlir::func::FuncOp"> {
+  let summary = "Causal attention on tensor cores with the scores in registers";
+  let description = [{
+    Lowers each `infini.local_attention` without a bias (CoPE and other
+    biases keep `infini-fuse-attention`'s kernel), with static heads and
+    tokens, tokens a multiple of 16 and a head size a multiple of 16 up to
+    128, into the flash-attention-2 scheme on tensor cores. It runs in GPU
+    stage 1 with `tensor-cores=f16|bf16`, and writes memref code
+    (`bufferization.to_buffer` of Q, K and V, `to_tensor` of the output)
+    that stage 2 takes as it is.
+
+    One GPU block (an `scf.parallel` iteration, kernel kind `attention`) per
+    (batch, head, query tile of 16 rows per warp). A warp-level loop gives
+    each warp its 16 query rows: the block stages the Q tile once and each
+    64-key tile of K and V, rounded to 16 bits, into padded shared-memory
+    tiles (16 coalesced bytes per thread and step; rows past the segment
+    zero), and each warp then takes the key tile in an
+    `infini.mma_fragments` region of whole-warp vector code:
+
+    - scores `S = Q K^T / sqrt(Dh)` as 16 x 8 f32 tiles of 16x8x16
+      `vector.contract`s, K's tile read transposed;
+    - the causal mask, only on tiles reaching past the warp's first row (a
+      compare of a constant column-minus-row tile with a per-tile limit);
+    - the online softmax: `m' = max(m, rowmax S)` and `l' = l c + rowsum P`
+      with `c = exp(m - m')` and `P = exp(S - m')` (`vector.multi_reduction`
+      over each tile's columns after an element-wise max or sum of the
+      tiles; `exp` with `afn`);
+    - `O' = O c + P V`: two neighbouring score tiles, rounded to 16 bits,
+      are one 16 x 16 left operand.
+
+    `O`, `m` and `l` are carried by the key loop in registers (after
+    `infini-gpu-warp-mma`); a warp whose rows all precede a key tile skips
+    it, and the key walk ends at the tile's last row. A last region writes
+    `O / l` from the registers to the output. No scores, probabilities or
+    output tiles pass through shared memory: per key tile the block meets
+    at two barriers.
+  }];
+  let options = [
+    Option<"tensorCores", "tensor-cores", "std::string", /*default=*/"\"f16\"",
+           "The tensor cores' operand type: f16 or bf16">,
+    Option<"warps", "warps", "int64_t", /*default=*/"8",
+           "Warps per GPU block, each owning 16 query rows">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
+    "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
+    "mlir::vector::VectorDialect"
+  ];
+}
+
 def GPUTileContractions
     : Pass<"infini-gpu-tile-contractions", "mlir::func::FuncOp"> {
   let summary = "Compute register tiles of each matrix product per GPU thread";

@@ -74,8 +74,8 @@ void infini::buildLinalgToLoopsPipeline(OpPassManager &pm,
 void infini::buildLoopsToLLVMPipeline(OpPassManager &pm,
                                       const CPUPipelineOptions &) {
   addPasses(pm,
-            "func.func(convert-vector-to-scf{full-unroll=1},"
-            "infini-approximate-math),"
+            "func.func(lower-vector-multi-reduction,"
+            "convert-vector-to-scf{full-unroll=1},infini-approximate-math),"
             "convert-scf-to-openmp,canonicalize,lower-affine,convert-scf-to-cf,"
             "canonicalize,"
             "expand-strided-metadata,lower-affine,"
@@ -219,6 +219,14 @@ void infini::buildGPUToLLVMPipeline(OpPassManager &pm,
 
 void infini::buildInfiniToGPULinalgPipeline(OpPassManager &pm,
                                             const GPUPipelineOptions &options) {
+  // Attention without a bias runs on tensor cores with its scores in
+  // registers; the rest (CoPE) takes the generic fused kernel.
+  if (options.fuseAttention && options.tensorCores != "none")
+    addPasses(pm, "func.func(infini-gpu-flash-attention{tensor-cores=" +
+                      options.tensorCores.getValue() + " warps=" +
+                      std::to_string(
+                          std::max<int64_t>(1, options.blockSize / kWarpSize)) +
+                      "})");
   CPUPipelineOptions linalgOptions;
   linalgOptions.fuseAttention = options.fuseAttention;
   // The GPU's contraction tiling expects one column dimension.

@@ -31,6 +31,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/GPU/MmaFragments.h"
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/VectorToGPU/VectorToGPU.h"
@@ -84,47 +85,13 @@ static bool punBF16AsF16(IRRewriter &rewriter, scf::ExecuteRegionOp region) {
   return punned;
 }
 
-/// The 32-bit registers holding `fragment` (rows of two 16-bit values), as
-/// mma.sync takes bf16 multiplicands.
-static SmallVector<Value> packedRegisters(IRRewriter &rewriter, Location loc,
-                                          Value fragment) {
-  auto type = cast<VectorType>(fragment.getType());
-  SmallVector<Value> registers;
-  for (int64_t row = 0; row < type.getDimSize(0); ++row) {
-    Value pair = vector::ExtractOp::create(rewriter, loc, fragment, row);
-    Value word = vector::BitCastOp::create(
-        rewriter, loc, VectorType::get({1}, rewriter.getI32Type()), pair);
-    registers.push_back(vector::ExtractOp::create(rewriter, loc, word, 0));
-  }
-  return registers;
-}
-
 /// Rewrites the f16 m16n8k16 `mma` of a punned bf16 region as the bf16
 /// nvvm.mma.sync on the same registers.
 static void retypeAsBF16(IRRewriter &rewriter, nvgpu::MmaSyncOp mma) {
-  Location loc = mma.getLoc();
   rewriter.setInsertionPoint(mma);
-  SmallVector<Value> a = packedRegisters(rewriter, loc, mma.getMatrixA());
-  SmallVector<Value> b = packedRegisters(rewriter, loc, mma.getMatrixB());
-  auto accType = cast<VectorType>(mma.getMatrixC().getType());
-  SmallVector<Value> c;
-  for (int64_t i = 0; i < accType.getDimSize(0); ++i)
-    for (int64_t j = 0; j < accType.getDimSize(1); ++j)
-      c.push_back(vector::ExtractOp::create(rewriter, loc, mma.getMatrixC(),
-                                            ArrayRef<int64_t>{i, j}));
-  Type f32 = rewriter.getF32Type();
-  auto resultType = LLVM::LLVMStructType::getLiteral(
-      rewriter.getContext(), SmallVector<Type>(c.size(), f32));
-  auto bf16 = NVVM::MMATypes::bf16;
-  auto result = NVVM::MmaOp::create(
-      rewriter, loc, resultType, a, b, c, {16, 8, 16}, std::nullopt,
-      std::nullopt, std::array<NVVM::MMATypes, 2>{bf16, bf16},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value> elements;
-  for (int64_t i = 0; i < int64_t(c.size()); ++i)
-    elements.push_back(LLVM::ExtractValueOp::create(rewriter, loc, result, i));
-  rewriter.replaceOpWithNewOp<vector::FromElementsOp>(mma, accType, elements);
+  rewriter.replaceOp(
+      mma, infini::createBF16MmaSync(rewriter, mma.getLoc(), mma.getMatrixA(),
+                                     mma.getMatrixB(), mma.getMatrixC()));
 }
 
 /// Gives `value`, a warp-level accumulator carried by an scf.for into a
@@ -255,12 +222,28 @@ static bool isSplatOf(arith::ConstantOp constant, double key) {
 namespace {
 struct GPUWarpMmaPass : public infini::impl::GPUWarpMmaBase<GPUWarpMmaPass> {
   void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    for (auto kernel : getOperation().getOps<gpu::GPUFuncOp>()) {
+      bool hasFragments =
+          kernel
+              ->walk([](scf::ExecuteRegionOp region) {
+                return region->hasAttr(infini::kMmaFragmentsAttrName)
+                           ? WalkResult::interrupt()
+                           : WalkResult::advance();
+              })
+              .wasInterrupted();
+      if (!hasFragments)
+        continue;
+      if (failed(infini::distributeMmaFragments(rewriter, kernel)))
+        return signalPassFailure();
+      alignSharedMemory(kernel);
+    }
     SmallVector<scf::ExecuteRegionOp> regions;
     getOperation()->walk([&](scf::ExecuteRegionOp region) {
-      if (region->hasAttr(infini::kWarpLevelAttrName))
+      if (region->hasAttr(infini::kWarpLevelAttrName) &&
+          !region->hasAttr(infini::kMmaFragmentsAttrName))
         regions.push_back(region);
     });
-    IRRewriter rewriter(&getContext());
     // Warp-level types of the accumulators retyped to fragments.
     DenseMap<Value, Type> warpTypes;
     for (scf::ExecuteRegionOp region : regions) {

@@ -1,0 +1,467 @@
+//===- FlashAttention.cpp - The infini-gpu-flash-attention pass -----------===//
+//
+// Causal attention on tensor cores with the scores in registers (the
+// flash-attention-2 scheme). One GPU block per (batch, head, query tile) of
+// 16 rows per warp; each warp owns its 16 query rows for the whole key walk:
+// its scores, their online softmax and its output rows stay in the warp's
+// registers as mma.sync fragments, and only the key and value tiles pass
+// through shared memory, staged once per tile for all warps.
+//
+// The warps' work is written as warp-level vector code on whole 16 x 8 and
+// 16 x 16 tiles (`infini.warp_level` regions marked `infini.mma_fragments`),
+// which the host emulation runs as it is and infini-gpu-warp-mma distributes
+// over the lanes in the mma.sync fragment layout: row reductions become two
+// shuffles, a row's broadcast a register copy, and the probabilities become
+// the left operand of the value product without leaving the registers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/InfiniOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <cmath>
+
+namespace infini {
+#define GEN_PASS_DEF_GPUFLASHATTENTION
+#include "passes/Passes.h.inc"
+} // namespace infini
+
+using namespace mlir;
+
+namespace {
+
+/// Query rows per warp and keys per staged tile.
+constexpr int64_t kWarpRows = 16, kKeyTile = 64;
+/// Shared-memory tiles get this many extra 16-bit columns per row, so that
+/// the eight 16-byte rows one ldmatrix reads fall in distinct banks.
+constexpr int64_t kRowPadding = 8;
+
+/// Builds the lowering of one attention op; `half` is the tensor cores'
+/// operand type.
+struct FlashAttentionBuilder {
+  IRRewriter &rewriter;
+  Location loc;
+  Type half;
+  int64_t warps, tokens, headDim;
+  Type f32 = rewriter.getF32Type();
+
+  Value index(int64_t value) {
+    return arith::ConstantIndexOp::create(rewriter, loc, value);
+  }
+  Value splat(ArrayRef<int64_t> shape, Type elementType, double value) {
+    auto type = VectorType::get(shape, elementType);
+    TypedAttr element =
+        isa<FloatType>(elementType)
+            ? TypedAttr(rewriter.getFloatAttr(elementType, value))
+            : TypedAttr(rewriter.getIntegerAttr(elementType,
+                                                static_cast<int64_t>(value)));
+    return arith::ConstantOp::create(rewriter, loc,
+                                     DenseElementsAttr::get(type, element));
+  }
+  VectorType tileType() { return VectorType::get({kWarpRows, 8}, f32); }
+  VectorType rowType() { return VectorType::get({kWarpRows}, f32); }
+
+  /// A parallel loop of `trips` iterations; the insertion point moves into
+  /// its body.
+  Value parallelLoop(int64_t trips) {
+    auto loop =
+        scf::ParallelOp::create(rewriter, loc, ValueRange{index(0)},
+                                ValueRange{index(trips)}, ValueRange{index(1)});
+    rewriter.setInsertionPointToStart(loop.getBody());
+    return loop.getInductionVars()[0];
+  }
+
+  /// A block phase that copies `rows` rows of each source (rank-4, at
+  /// (batch, head, row0)) into its shared tile, rounded to 16 bits, four
+  /// elements per thread and step (16 coalesced bytes); rows past the
+  /// segment are zero.
+  void stageRows(ArrayRef<std::pair<Value, Value>> tiles, Value batch,
+                 Value head, Value row0, int64_t rows) {
+    OpBuilder::InsertionGuard guard(rewriter);
+    int64_t quads = headDim / 4;
+    Value i = parallelLoop(rows * quads);
+    Value row = arith::DivUIOp::create(rewriter, loc, i, index(quads));
+    Value column = arith::MulIOp::create(
+        rewriter, loc, arith::RemUIOp::create(rewriter, loc, i, index(quads)),
+        index(4));
+    Value sourceRow = arith::AddIOp::create(rewriter, loc, row0, row);
+    Value inSegment = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::ult, sourceRow, index(tokens));
+    auto quadType = VectorType::get({4}, f32);
+    for (auto [source, tile] : tiles) {
+      auto load = scf::IfOp::create(
+          rewriter, loc, inSegment,
+          [&](OpBuilder &builder, Location loc) {
+            Value quad = vector::LoadOp::create(
+                builder, loc, quadType, source,
+                ValueRange{batch, head, sourceRow, column});
+            scf::YieldOp::create(builder, loc, quad);
+          },
+          [&](OpBuilder &builder, Location loc) {
+            scf::YieldOp::create(builder, loc, splat({4}, f32, 0.0));
+          });
+      Value narrow = arith::TruncFOp::create(
+          rewriter, loc, VectorType::get({4}, half), load.getResult(0));
+      vector::StoreOp::create(rewriter, loc, narrow, tile,
+                              ValueRange{row, column});
+    }
+  }
+
+  /// A warp-level region of the fragment kind yielding `types`; the
+  /// insertion point moves into its body.
+  scf::ExecuteRegionOp fragmentRegion(TypeRange types) {
+    auto region = scf::ExecuteRegionOp::create(rewriter, loc, types);
+    region.setNoInline(true);
+    region->setAttr(infini::kWarpLevelAttrName, rewriter.getUnitAttr());
+    region->setAttr(infini::kMmaFragmentsAttrName, rewriter.getUnitAttr());
+    rewriter.setInsertionPointToStart(&region.getRegion().emplaceBlock());
+    return region;
+  }
+
+  Value readTile(Value tile, ArrayRef<int64_t> shape, Value row, Value column,
+                 bool transposed = false) {
+    AffineMap map = transposed
+                        ? AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0},
+                                                       rewriter.getContext())
+                        : rewriter.getMultiDimIdentityMap(2);
+    return vector::TransferReadOp::create(
+        rewriter, loc, VectorType::get(shape, half), tile,
+        ValueRange{row, column}, AffineMapAttr::get(map),
+        arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(half)),
+        Value(), rewriter.getBoolArrayAttr({true, true}));
+  }
+
+  Value multiply(Value lhs, Value rhs, Value acc) {
+    AffineExpr m, n, k;
+    bindDims(rewriter.getContext(), m, n, k);
+    return vector::ContractionOp::create(
+        rewriter, loc, lhs, rhs, acc,
+        ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {k, n}, {m, n}},
+        ArrayRef<vector::IteratorType>{vector::IteratorType::parallel,
+                                       vector::IteratorType::parallel,
+                                       vector::IteratorType::reduction});
+  }
+
+  /// `rows` (16) broadcast along the 8 columns of a tile.
+  Value broadcastRows(Value rows) {
+    Value column = vector::ShapeCastOp::create(
+        rewriter, loc, VectorType::get({kWarpRows, 1}, f32), rows);
+    return vector::BroadcastOp::create(rewriter, loc, tileType(), column);
+  }
+
+  Value exp(Value x) {
+    return math::ExpOp::create(rewriter, loc, x, arith::FastMathFlags::afn);
+  }
+
+  /// An scf.if on `condition` yielding `types`, its branches built by
+  /// `thenBody` and `elseBody`; the insertion point stays after it.
+  scf::IfOp ifElse(Value condition, TypeRange types,
+                   function_ref<SmallVector<Value>()> thenBody,
+                   function_ref<SmallVector<Value>()> elseBody) {
+    auto ifOp = scf::IfOp::create(rewriter, loc, types, condition,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(rewriter);
+    for (auto [block, body] : {std::pair(ifOp.thenBlock(), thenBody),
+                               std::pair(ifOp.elseBlock(), elseBody)}) {
+      rewriter.setInsertionPointToEnd(block);
+      scf::YieldOp::create(rewriter, loc, body());
+    }
+    return ifOp;
+  }
+
+  Value indexToI32(Value value) {
+    return arith::IndexCastOp::create(rewriter, loc, rewriter.getI32Type(),
+                                      value);
+  }
+
+  /// The warp's step over the staged key tile at `key0`, given its first
+  /// query row `warpRow` (absolute) and `localRow` (in the query tile):
+  /// `carried` holds the output's 16 x 8 tiles, then the running row
+  /// maximum and row sum; returns their updates.
+  SmallVector<Value> keyStep(ValueRange carried, Value localRow, Value warpRow,
+                             Value key0, Value queryTile, Value keyTile,
+                             Value valueTile) {
+    int64_t outputTiles = headDim / 8, depthSteps = headDim / 16;
+    int64_t scoreTiles = kKeyTile / 8;
+    SmallVector<Value> output(carried.take_front(outputTiles));
+    Value runningMax = carried[outputTiles],
+          runningSum = carried[outputTiles + 1];
+
+    // Scores: the warp's rows of Q times each 8-key slice of K^T, read
+    // from the key tile as stored (key-major).
+    SmallVector<Value> queries;
+    for (int64_t k = 0; k < depthSteps; ++k)
+      queries.push_back(
+          readTile(queryTile, {kWarpRows, 16}, localRow, index(16 * k)));
+    SmallVector<Value> scores;
+    Value scale = splat({kWarpRows, 8}, f32, 1.0 / std::sqrt(double(headDim)));
+    for (int64_t n = 0; n < scoreTiles; ++n) {
+      Value tile = splat({kWarpRows, 8}, f32, 0.0);
+      for (int64_t k = 0; k < depthSteps; ++k)
+        tile = multiply(queries[k],
+                        readTile(keyTile, {16, 8}, index(8 * n), index(16 * k),
+                                 /*transposed=*/true),
+                        tile);
+      scores.push_back(arith::MulFOp::create(rewriter, loc, tile, scale));
+    }
+
+    // Causal mask, on tiles that reach past the warp's first row: key
+    // key0 + 8n + c is visible from row warpRow + r iff
+    // c - r <= warpRow - key0 - 8n.
+    Value reachesPast = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::ugt,
+        arith::AddIOp::create(rewriter, loc, key0, index(kKeyTile - 1)),
+        warpRow);
+    SmallVector<Type> scoreTypes(scoreTiles, tileType());
+    scf::IfOp masked = ifElse(
+        reachesPast, scoreTypes,
+        [&] {
+          SmallVector<int32_t> columnMinusRow;
+          for (int64_t r = 0; r < kWarpRows; ++r)
+            for (int64_t c = 0; c < 8; ++c)
+              columnMinusRow.push_back(int32_t(c - r));
+          auto offsetsType =
+              VectorType::get({kWarpRows, 8}, rewriter.getI32Type());
+          Value offsets = arith::ConstantOp::create(
+              rewriter, loc,
+              DenseElementsAttr::get(offsetsType,
+                                     ArrayRef<int32_t>(columnMinusRow)));
+          Value lead =
+              indexToI32(arith::SubIOp::create(rewriter, loc, warpRow, key0));
+          Value hidden = splat({kWarpRows, 8}, f32, -INFINITY);
+          SmallVector<Value> maskedScores;
+          for (int64_t n = 0; n < scoreTiles; ++n) {
+            Value limit = arith::SubIOp::create(
+                rewriter, loc, lead,
+                arith::ConstantIntOp::create(rewriter, loc, 8 * n, 32));
+            Value visible = arith::CmpIOp::create(
+                rewriter, loc, arith::CmpIPredicate::sle, offsets,
+                vector::BroadcastOp::create(rewriter, loc, offsetsType, limit));
+            maskedScores.push_back(arith::SelectOp::create(
+                rewriter, loc, visible, scores[n], hidden));
+          }
+          return maskedScores;
+        },
+        [&] { return scores; });
+    scores.assign(masked.getResults().begin(), masked.getResults().end());
+
+    // Online softmax: m' = max(m, rowmax S), c = exp(m - m'),
+    // P = exp(S - m'), l' = l c + rowsum P.
+    Value tileMax = scores[0];
+    for (Value tile : ArrayRef(scores).drop_front())
+      tileMax = arith::MaximumFOp::create(rewriter, loc, tileMax, tile);
+    Value newMax = vector::MultiDimReductionOp::create(
+        rewriter, loc, tileMax, runningMax, ArrayRef<bool>{false, true},
+        vector::CombiningKind::MAXIMUMF);
+    Value correction =
+        exp(arith::SubFOp::create(rewriter, loc, runningMax, newMax));
+    Value maxTile = broadcastRows(newMax);
+    SmallVector<Value> probabilities;
+    for (Value tile : scores)
+      probabilities.push_back(
+          exp(arith::SubFOp::create(rewriter, loc, tile, maxTile)));
+    Value tileSum = probabilities[0];
+    for (Value tile : ArrayRef(probabilities).drop_front())
+      tileSum = arith::AddFOp::create(rewriter, loc, tileSum, tile);
+    Value newSum = vector::MultiDimReductionOp::create(
+        rewriter, loc, tileSum,
+        arith::MulFOp::create(rewriter, loc, runningSum, correction),
+        ArrayRef<bool>{false, true}, vector::CombiningKind::ADD);
+
+    // O' = O c + P V, P rounded to 16 bits as the left operand: two
+    // neighbouring 16 x 8 score tiles make one 16 x 16 operand tile.
+    Value correctionTile = broadcastRows(correction);
+    for (Value &tile : output)
+      tile = arith::MulFOp::create(rewriter, loc, tile, correctionTile);
+    for (int64_t k = 0; k < kKeyTile / 16; ++k) {
+      Value pair = splat({kWarpRows, 16}, f32, 0.0);
+      for (int64_t side = 0; side < 2; ++side)
+        pair = vector::InsertStridedSliceOp::create(
+            rewriter, loc, probabilities[2 * k + side], pair,
+            ArrayRef<int64_t>{0, 8 * side}, ArrayRef<int64_t>{1, 1});
+      Value operand = arith::TruncFOp::create(
+          rewriter, loc, VectorType::get({kWarpRows, 16}, half), pair);
+      for (int64_t j = 0; j < outputTiles; ++j)
+        output[j] = multiply(
+            operand, readTile(valueTile, {16, 8}, index(16 * k), index(8 * j)),
+            output[j]);
+    }
+    output.push_back(newMax);
+    output.push_back(newSum);
+    return output;
+  }
+
+  /// Lowers `op` (no bias; static heads, tokens and head size) at the
+  /// insertion point; returns its result.
+  Value lower(infini::LocalAttentionOp op) {
+    auto type = op.getQuery().getType();
+    int64_t heads = type.getDimSize(1);
+    int64_t queryRows = kWarpRows * warps;
+    auto bufferType = MemRefType::get(
+        type.getShape(), f32,
+        StridedLayoutAttr::get(rewriter.getContext(), ShapedType::kDynamic,
+                               {ShapedType::kDynamic, ShapedType::kDynamic,
+                                ShapedType::kDynamic, 1}));
+    auto buffer = [&](Value tensor) -> Value {
+      return bufferization::ToBufferOp::create(rewriter, loc, bufferType,
+                                               tensor, /*read_only=*/true);
+    };
+    Value query = buffer(op.getQuery()), key = buffer(op.getKey()),
+          value = buffer(op.getValue());
+    Value batches = tensor::DimOp::create(rewriter, loc, op.getQuery(), 0);
+    Value output = memref::AllocOp::create(
+        rewriter, loc, MemRefType::get(type.getShape(), f32),
+        ValueRange{batches});
+
+    // One block per (batch, head, query tile), named for its kind.
+    auto blocks = scf::ParallelOp::create(
+        rewriter, infini::kernelKindLoc(loc, "attention"),
+        ValueRange{index(0), index(0), index(0)},
+        ValueRange{batches, index(heads),
+                   index(llvm::divideCeil(tokens, queryRows))},
+        ValueRange{index(1), index(1), index(1)});
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(blocks.getBody());
+    Value batch = blocks.getInductionVars()[0],
+          head = blocks.getInductionVars()[1];
+    Value query0 = arith::MulIOp::create(
+        rewriter, loc, blocks.getInductionVars()[2], index(queryRows));
+    auto sharedTile = [&](int64_t rows) -> Value {
+      return memref::AllocOp::create(
+          rewriter, loc, MemRefType::get({rows, headDim + kRowPadding}, half));
+    };
+    Value queryTile = sharedTile(queryRows), keyTile = sharedTile(kKeyTile),
+          valueTile = sharedTile(kKeyTile);
+
+    // One iteration per warp, whose fragments stay in its registers across
+    // the block's staging phases.
+    Value warp = parallelLoop(warps);
+    rewriter.getInsertionBlock()->getParentOp()->setAttr(
+        infini::kWarpLevelAttrName, rewriter.getUnitAttr());
+    Value localRow =
+        arith::MulIOp::create(rewriter, loc, warp, index(kWarpRows));
+    Value warpRow = arith::AddIOp::create(rewriter, loc, query0, localRow);
+    stageRows({{query, queryTile}}, batch, head, query0, queryRows);
+    // Causal: keys up to the tile's last row.
+    Value keyEnd = arith::MinUIOp::create(
+        rewriter, loc,
+        arith::AddIOp::create(rewriter, loc, query0, index(queryRows)),
+        index(tokens));
+    SmallVector<Value> init(headDim / 8, splat({kWarpRows, 8}, f32, 0.0));
+    init.push_back(splat({kWarpRows}, f32, -INFINITY));
+    init.push_back(splat({kWarpRows}, f32, 0.0));
+    auto keyLoop = scf::ForOp::create(rewriter, loc, index(0), keyEnd,
+                                      index(kKeyTile), init);
+    {
+      OpBuilder::InsertionGuard loopGuard(rewriter);
+      rewriter.setInsertionPointToEnd(keyLoop.getBody());
+      Value key0 = keyLoop.getInductionVar();
+      ValueRange carried = keyLoop.getRegionIterArgs();
+      stageRows({{key, keyTile}, {value, valueTile}}, batch, head, key0,
+                kKeyTile);
+      scf::ExecuteRegionOp step = fragmentRegion(carried.getTypes());
+      // Warps whose rows all precede the tile skip it.
+      Value reaches = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::ult, key0,
+          arith::AddIOp::create(rewriter, loc, warpRow, index(kWarpRows)));
+      scf::IfOp ifReaches = ifElse(
+          reaches, carried.getTypes(),
+          [&] {
+            return keyStep(carried, localRow, warpRow, key0, queryTile, keyTile,
+                           valueTile);
+          },
+          [&] { return SmallVector<Value>(carried); });
+      scf::YieldOp::create(rewriter, loc, ifReaches.getResults());
+      rewriter.setInsertionPointAfter(step);
+      scf::YieldOp::create(rewriter, loc, step.getResults());
+    }
+
+    // O / l, each warp its rows, straight from its registers.
+    rewriter.setInsertionPointAfter(keyLoop);
+    fragmentRegion({});
+    Value inSegment = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::ult, warpRow, index(tokens));
+    auto write = scf::IfOp::create(rewriter, loc, inSegment, false);
+    rewriter.setInsertionPointToStart(write.thenBlock());
+    Value sumTile = broadcastRows(keyLoop.getResult(headDim / 8 + 1));
+    auto rowsType = MemRefType::get(
+        {tokens, headDim}, f32,
+        StridedLayoutAttr::get(rewriter.getContext(), ShapedType::kDynamic,
+                               {headDim, 1}));
+    Value rows = memref::SubViewOp::create(
+        rewriter, loc, rowsType, output,
+        ArrayRef<OpFoldResult>{batch, head, rewriter.getIndexAttr(0),
+                               rewriter.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{
+            rewriter.getIndexAttr(1), rewriter.getIndexAttr(1),
+            rewriter.getIndexAttr(tokens), rewriter.getIndexAttr(headDim)},
+        ArrayRef<OpFoldResult>(
+            SmallVector<OpFoldResult>(4, rewriter.getIndexAttr(1))));
+    for (int64_t j = 0; j < headDim / 8; ++j)
+      vector::TransferWriteOp::create(
+          rewriter, loc,
+          arith::DivFOp::create(rewriter, loc, keyLoop.getResult(j), sumTile),
+          rows, ValueRange{warpRow, index(8 * j)}, ArrayRef<bool>{true, true});
+    rewriter.setInsertionPointAfter(write);
+    scf::YieldOp::create(rewriter, loc);
+
+    rewriter.setInsertionPointAfter(blocks);
+    return bufferization::ToTensorOp::create(rewriter, loc, type, output,
+                                             /*restrict=*/true,
+                                             /*writable=*/true);
+  }
+};
+
+struct GPUFlashAttentionPass
+    : public infini::impl::GPUFlashAttentionBase<GPUFlashAttentionPass> {
+  using GPUFlashAttentionBase::GPUFlashAttentionBase;
+  void runOnOperation() override {
+    Type half;
+    if (tensorCores == "f16")
+      half = Float16Type::get(&getContext());
+    else if (tensorCores == "bf16")
+      half = BFloat16Type::get(&getContext());
+    else {
+      getOperation().emitError()
+          << "infini-gpu-flash-attention: tensor-cores must be f16 or bf16, "
+             "not '"
+          << tensorCores << "'";
+      return signalPassFailure();
+    }
+    if (warps < 1)
+      return signalPassFailure();
+    IRRewriter rewriter(&getContext());
+    SmallVector<infini::LocalAttentionOp> ops;
+    getOperation().walk([&](infini::LocalAttentionOp op) {
+      auto type = op.getQuery().getType();
+      // Others (CoPE or another bias, odd sizes) keep the generic fusion.
+      if (!op.getBias() && type.getElementType().isF32() &&
+          !ShapedType::isDynamic(type.getDimSize(1)) &&
+          !ShapedType::isDynamic(type.getDimSize(2)) &&
+          type.getDimSize(2) % kWarpRows == 0 && type.getDimSize(3) % 16 == 0 &&
+          type.getDimSize(3) <= kMaximumHeadDim)
+        ops.push_back(op);
+    });
+    for (infini::LocalAttentionOp op : ops) {
+      rewriter.setInsertionPoint(op);
+      auto type = op.getQuery().getType();
+      FlashAttentionBuilder builder{
+          rewriter, op.getLoc(),        half,
+          warps,    type.getDimSize(2), type.getDimSize(3)};
+      rewriter.replaceOp(op, builder.lower(op));
+    }
+  }
+  /// Each lane holds a row's 16 x 8 output tiles: 64 f32 registers at 128.
+  static constexpr int64_t kMaximumHeadDim = 128;
+};
+
+} // namespace
