@@ -359,9 +359,12 @@ struct FragmentDistribution {
 /// Whether `op` keeps its meaning when its whole-warp vectors become the
 /// lanes' parts: element-wise ops, and structure.
 static bool holdsPerLane(Operation *op) {
-  if (isa<scf::IfOp, scf::YieldOp, scf::ExecuteRegionOp, vector::ShapeCastOp>(
-          op))
+  if (isa<scf::IfOp, scf::YieldOp, scf::ExecuteRegionOp>(op))
     return true;
+  // A row vector as a 16 x 1 tile, to broadcast it.
+  if (auto cast = dyn_cast<vector::ShapeCastOp>(op))
+    return cast.getSourceVectorType().getShape() == ArrayRef<int64_t>{2} &&
+           cast.getResultVectorType().getShape() == ArrayRef<int64_t>{2, 1};
   if (op->hasTrait<OpTrait::Elementwise>() ||
       op->hasTrait<OpTrait::ConstantLike>())
     return true;

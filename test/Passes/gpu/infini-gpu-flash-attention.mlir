@@ -1,0 +1,82 @@
+// RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-flash-attention{tensor-cores=f16 warps=2}),canonicalize)' -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: not infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-flash-attention{tensor-cores=f32}))' -split-input-file 2>&1 | FileCheck %s --check-prefix=OPTION
+
+// OPTION: infini-gpu-flash-attention: tensor-cores must be f16 or bf16, not 'f32'
+
+// Attention without a bias becomes memref code: one block per (batch, head,
+// query tile of 16 rows per warp); the block stages Q once and each 64-key
+// tile of K and V in 16-bit shared tiles padded by 8 columns, and each warp
+// carries its output tiles, row maxima and row sums in whole-warp vectors
+// through the key walk, which ends at the query tile's last row.
+// CHECK-LABEL: func.func @attention
+// CHECK-DAG: %[[Q:.+]] = bufferization.to_buffer %arg0 read_only : tensor<?x2x64x32xf32> to memref<?x2x64x32xf32, strided<[?, ?, ?, 1], offset: ?>>
+// CHECK-DAG: %[[K:.+]] = bufferization.to_buffer %arg1 read_only
+// CHECK-DAG: %[[V:.+]] = bufferization.to_buffer %arg2 read_only
+// CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) : memref<?x2x64x32xf32>
+// CHECK: scf.parallel (%[[B:.+]], %[[H:.+]], %[[QT:.+]]) = (%c0, %c0, %c0) to (%{{.+}}, %c2, %c2)
+// CHECK: %[[QTILE:.+]] = memref.alloc() : memref<32x40xf16>
+// CHECK: %[[KTILE:.+]] = memref.alloc() : memref<64x40xf16>
+// CHECK: %[[VTILE:.+]] = memref.alloc() : memref<64x40xf16>
+// CHECK: scf.parallel (%[[W:.+]]) = (%c0) to (%c2)
+// Q staged: 4 elements per iteration, rows past the segment zero.
+// CHECK: scf.parallel (%{{.+}}) = (%c0) to (%c256)
+// CHECK: vector.load %[[Q]]{{.+}} vector<4xf32>
+// CHECK: arith.truncf %{{.+}} : vector<4xf32> to vector<4xf16>
+// CHECK: vector.store %{{.+}}, %[[QTILE]]
+// CHECK: scf.for %[[KEY0:.+]] = %c0 to %{{.+}} step %c64 iter_args({{.+}}) -> (vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16xf32>, vector<16xf32>)
+// K and V staged in one phase.
+// CHECK: scf.parallel (%{{.+}}) = (%c0) to (%c512)
+// CHECK: vector.load %[[K]]
+// CHECK: vector.store %{{.+}}, %[[KTILE]]
+// CHECK: vector.load %[[V]]
+// CHECK: vector.store %{{.+}}, %[[VTILE]]
+// The warp's step: skipped where all its rows precede the key tile.
+// CHECK: scf.execute_region -> ({{.+}}) no_inline
+// CHECK: scf.if
+// CHECK: vector.transfer_read %[[QTILE]]{{.+}} : memref<32x40xf16>, vector<16x16xf16>
+// CHECK: vector.transfer_read %[[KTILE]]{{.+}}permutation_map = #{{.+}}} : memref<64x40xf16>, vector<16x8xf16>
+// CHECK: vector.contract
+// Causal mask only on tiles that reach past the warp's first row.
+// CHECK: scf.if
+// CHECK: arith.cmpi sge, %{{.+}}, %{{.+}} : vector<16x8xi32>
+// CHECK: arith.select
+// CHECK: vector.multi_reduction <maximumf>, %{{.+}}, %{{.+}} [1] : vector<16x8xf32> to vector<16xf32>
+// CHECK: math.exp %{{.+}} fastmath<afn> : vector<16xf32>
+// CHECK: math.exp %{{.+}} fastmath<afn> : vector<16x8xf32>
+// CHECK: vector.multi_reduction <add>, %{{.+}}, %{{.+}} [1] : vector<16x8xf32> to vector<16xf32>
+// Two score tiles make one 16-bit left operand of P V.
+// CHECK: vector.insert_strided_slice %{{.+}}, %{{.+}} {offsets = [0, 0], strides = [1, 1]} : vector<16x8xf32> into vector<16x16xf32>
+// CHECK: vector.insert_strided_slice %{{.+}}, %{{.+}} {offsets = [0, 8], strides = [1, 1]} : vector<16x8xf32> into vector<16x16xf32>
+// CHECK: arith.truncf %{{.+}} : vector<16x16xf32> to vector<16x16xf16>
+// CHECK: vector.transfer_read %[[VTILE]]{{.+}} : memref<64x40xf16>, vector<16x8xf16>
+// CHECK: vector.contract
+// CHECK: } {infini.mma_fragments, infini.warp_level}
+// O / l written from the registers, rows in the segment only.
+// CHECK: scf.execute_region no_inline
+// CHECK: scf.if
+// CHECK: %[[ROWS:.+]] = memref.subview %[[OUT]][%[[B]], %[[H]], 0, 0] [1, 1, 64, 32] [1, 1, 1, 1]
+// CHECK: arith.divf
+// CHECK: vector.transfer_write %{{.+}}, %[[ROWS]]
+// CHECK: } {infini.mma_fragments, infini.warp_level}
+// CHECK: } {infini.warp_level}
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable
+func.func @attention(%q: tensor<?x2x64x32xf32>, %k: tensor<?x2x64x32xf32>, %v: tensor<?x2x64x32xf32>) -> tensor<?x2x64x32xf32> {
+  %0 = infini.local_attention %q, %k, %v : tensor<?x2x64x32xf32>
+  return %0 : tensor<?x2x64x32xf32>
+}
+
+// -----
+
+// A bias (CoPE's, say), a head size that is no multiple of 16 or tokens
+// that are no multiple of 16 keep the generic fused attention.
+// CHECK-LABEL: func.func @generic
+// CHECK-COUNT-3: infini.local_attention
+// CHECK-NOT: bufferization.to_buffer
+func.func @generic(%q: tensor<?x2x64x32xf32>, %b: tensor<?x2x64x64xf32>,
+                   %n: tensor<?x2x64x24xf32>, %t: tensor<?x2x40x32xf32>)
+    -> (tensor<?x2x64x32xf32>, tensor<?x2x64x24xf32>, tensor<?x2x40x32xf32>) {
+  %0 = infini.local_attention %q, %q, %q bias %b : tensor<?x2x64x32xf32>, tensor<?x2x64x64xf32>
+  %1 = infini.local_attention %n, %n, %n : tensor<?x2x64x24xf32>
+  %2 = infini.local_attention %t, %t, %t : tensor<?x2x40x32xf32>
+  return %0, %1, %2 : tensor<?x2x64x32xf32>, tensor<?x2x64x24xf32>, tensor<?x2x40x32xf32>
+}
