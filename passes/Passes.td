@@ -303,7 +303,9 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
        `memref.alloca`s at the top of the kernel.
     2. An outermost loop whose body holds parallel loops (the fused
        attention's and CoPE's loops over batch and heads) gets one block
-       of `block-size` threads per iteration. The iterations of each
+       of `block-size` threads per iteration (or one warp per iteration of
+       a warp-level loop in its body holding phases, as
+       infini-gpu-flash-attention chooses its warps). The iterations of each
        nested loop are strided over the block's threads (by
        `gpu.block_dim`: the result does not depend on the block size),
        those marked `infini.warp_level` over its warps instead (every lane
@@ -398,8 +400,9 @@ def GPUFlashAttention
   let options = [
     Option<"tensorCores", "tensor-cores", "std::string", /*default=*/"\"f16\"",
            "The tensor cores' operand type: f16 or bf16">,
-    Option<"warps", "warps", "int64_t", /*default=*/"8",
-           "Warps per GPU block, each owning 16 query rows">
+    Option<"warps", "warps", "int64_t", /*default=*/"4",
+           "Warps per GPU block (the kernel's block size is 32 times this), "
+           "each owning 16 query rows">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",

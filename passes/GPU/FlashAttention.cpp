@@ -266,12 +266,15 @@ struct FlashAttentionBuilder {
         exp(arith::SubFOp::create(rewriter, loc, runningMax, newMax));
     Value maxTile = broadcastRows(newMax);
     SmallVector<Value> probabilities;
-    for (Value tile : scores)
-      probabilities.push_back(
-          exp(arith::SubFOp::create(rewriter, loc, tile, maxTile)));
-    Value tileSum = probabilities[0];
-    for (Value tile : ArrayRef(probabilities).drop_front())
-      tileSum = arith::AddFOp::create(rewriter, loc, tileSum, tile);
+    Value tileSum;
+    for (Value tile : scores) {
+      Value probability =
+          exp(arith::SubFOp::create(rewriter, loc, tile, maxTile));
+      probabilities.push_back(probability);
+      tileSum = tileSum
+                    ? arith::AddFOp::create(rewriter, loc, tileSum, probability)
+                    : probability;
+    }
     Value newSum = vector::MultiDimReductionOp::create(
         rewriter, loc, tileSum,
         arith::MulFOp::create(rewriter, loc, runningSum, correction),

@@ -537,6 +537,26 @@ static constexpr int64_t kSharedMemoryBytes = 112 * 1024;
 /// 16-byte rows).
 static constexpr int64_t kSharedBufferAlignment = 16;
 
+/// The threads of `loop`'s cooperative blocks: one warp per iteration of a
+/// warp-level loop in its body that holds block phases (its warps carry
+/// registers across them, and the pass that made it chose their number),
+/// else `blockSize`.
+static int64_t cooperativeBlockSize(scf::ParallelOp loop, int64_t blockSize) {
+  for (auto inner : loop.getBody()->getOps<scf::ParallelOp>()) {
+    if (!inner->hasAttr(infini::kWarpLevelAttrName) ||
+        !holdsParallelLoop(inner))
+      continue;
+    std::optional<int64_t> lower =
+        getConstantIntValue(inner.getLowerBound()[0]);
+    std::optional<int64_t> upper =
+        getConstantIntValue(inner.getUpperBound()[0]);
+    if (inner.getNumLoops() == 1 && lower == 0 && upper &&
+        getConstantIntValue(inner.getStep()[0]) == 1)
+      return *upper * infini::kWarpSize;
+  }
+  return blockSize;
+}
+
 /// Launches `loop`, whose body holds parallel loops (the fused attention's
 /// tiles), with one GPU block per iteration whose threads share the nested
 /// loops' iterations. The body's temporaries live in shared memory or, past
@@ -559,6 +579,7 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
   SmallVector<memref::AllocOp> allocs;
   if (failed(collectTemporaries(rewriter, loop.getRegion(), allocs)))
     return failure();
+  blockSize = cooperativeBlockSize(loop, blockSize);
 
   Location loc = loop.getLoc();
   rewriter.setInsertionPoint(loop);

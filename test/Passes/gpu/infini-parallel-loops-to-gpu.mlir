@@ -372,17 +372,26 @@ func.func @warp_phases(%out: memref<2x4x16x8xf32>) {
 
 // -----
 
-// Such a loop with other than one iteration per warp would leave warps
-// out of the barriers inside it.
+// Such a loop sets the block's size, one warp per iteration (here 2 warps,
+// not block-size's 4); another with other than one iteration per warp
+// would leave warps out of the barriers inside it.
 func.func @warp_phases_mismatch(%out: memref<64xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
   %c64 = arith.constant 64 : index
   %zero = arith.constant 0.0 : f32
   scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
-    // expected-error @below {{holds parallel loops; in a GPU block of 128 threads it must be a warp-level loop of 4 iterations}}
     scf.parallel (%w) = (%c0) to (%c2) step (%c1) {
+      scf.parallel (%e) = (%c0) to (%c64) step (%c1) {
+        memref.store %zero, %out[%e] : memref<64xf32>
+        scf.reduce
+      }
+      scf.reduce
+    } {infini.warp_level}
+    // expected-error @below {{holds parallel loops; in a GPU block of 64 threads it must be a warp-level loop of 2 iterations}}
+    scf.parallel (%w) = (%c0) to (%c4) step (%c1) {
       scf.parallel (%e) = (%c0) to (%c64) step (%c1) {
         memref.store %zero, %out[%e] : memref<64xf32>
         scf.reduce
