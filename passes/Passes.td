@@ -564,6 +564,27 @@ def GPUWarpMma : Pass<"infini-gpu-warp-mma", "mlir::gpu::GPUModuleOp"> {
     keep only if the buffers start aligned (otherwise they are aligned to
     their element type alone).
 
+    Regions marked `infini.mma_fragments` (infini-gpu-flash-attention's)
+    are distributed by this pass itself, each kernel's at once: every
+    whole-warp vector of theirs, and every vector the loops around them
+    carry between them, takes the per-lane type of its layout, told by its
+    shape (16 x 8 tiles as mma.sync accumulators or right operands,
+    `vector<2x2>`; 16 x 16 tiles as left operands, `vector<4x2>`; 16-row
+    vectors as the lane's rows g and g + 8, `vector<2>`; lane = 4 g + t).
+    Element-wise ops, selects and conditionals hold as they are; a 16 x 16
+    read becomes `ldmatrix.x4`, a 16 x 8 read `ldmatrix.x2` (transposed for
+    a k-major tile, as read by an identity map; as it is for an n-major one,
+    read through the transposed map), a product `mma.sync` (bf16 ones
+    `nvvm.mma.sync` on bf16 multiplicands), a `vector.multi_reduction` over
+    a tile's columns the lane's pair and xor shuffles 1 and 2 (the four lanes
+    of a row), a broadcast of a row vector (through its 16 x 1 shape cast)
+    or of a scalar the lane's values repeated, an `insert_strided_slice` of
+    a 16 x 8 tile into a 16 x 16 one the matching register rows (the
+    accumulator layout is the left operand's), a constant a splat or, for a
+    16 x 8 integer tile affine in row and column, computed from the lane,
+    and a 16 x 8 write two 8-byte stores per lane. Any other op on such
+    vectors is an error.
+
     Regions may also carry accumulators in registers: read vectors that an
     enclosing `scf.for` carries (starting from a splat constant) and yield
     updated ones. Loops of 16-deep steps inside a region are unrolled first.

@@ -57,18 +57,14 @@ struct FlashAttentionBuilder {
   Value index(int64_t value) {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
   }
-  Value splat(ArrayRef<int64_t> shape, Type elementType, double value) {
-    auto type = VectorType::get(shape, elementType);
-    TypedAttr element =
-        isa<FloatType>(elementType)
-            ? TypedAttr(rewriter.getFloatAttr(elementType, value))
-            : TypedAttr(rewriter.getIntegerAttr(elementType,
-                                                static_cast<int64_t>(value)));
-    return arith::ConstantOp::create(rewriter, loc,
-                                     DenseElementsAttr::get(type, element));
+  /// An f32 vector constant of `shape` filled with `value`.
+  Value splat(ArrayRef<int64_t> shape, double value) {
+    return arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(VectorType::get(shape, f32),
+                               rewriter.getF32FloatAttr(value)));
   }
   VectorType tileType() { return VectorType::get({kWarpRows, 8}, f32); }
-  VectorType rowType() { return VectorType::get({kWarpRows}, f32); }
 
   /// A parallel loop of `trips` iterations; the insertion point moves into
   /// its body.
@@ -98,17 +94,14 @@ struct FlashAttentionBuilder {
         rewriter, loc, arith::CmpIPredicate::ult, sourceRow, index(tokens));
     auto quadType = VectorType::get({4}, f32);
     for (auto [source, tile] : tiles) {
-      auto load = scf::IfOp::create(
-          rewriter, loc, inSegment,
-          [&](OpBuilder &builder, Location loc) {
-            Value quad = vector::LoadOp::create(
-                builder, loc, quadType, source,
-                ValueRange{batch, head, sourceRow, column});
-            scf::YieldOp::create(builder, loc, quad);
+      scf::IfOp load = ifElse(
+          inSegment, quadType,
+          [&]() -> SmallVector<Value> {
+            return {vector::LoadOp::create(
+                rewriter, loc, quadType, source,
+                ValueRange{batch, head, sourceRow, column})};
           },
-          [&](OpBuilder &builder, Location loc) {
-            scf::YieldOp::create(builder, loc, splat({4}, f32, 0.0));
-          });
+          [&]() -> SmallVector<Value> { return {splat({4}, 0.0)}; });
       Value narrow = arith::TruncFOp::create(
           rewriter, loc, VectorType::get({4}, half), load.getResult(0));
       vector::StoreOp::create(rewriter, loc, narrow, tile,
@@ -203,9 +196,9 @@ struct FlashAttentionBuilder {
       queries.push_back(
           readTile(queryTile, {kWarpRows, 16}, localRow, index(16 * k)));
     SmallVector<Value> scores;
-    Value scale = splat({kWarpRows, 8}, f32, 1.0 / std::sqrt(double(headDim)));
+    Value scale = splat({kWarpRows, 8}, 1.0 / std::sqrt(double(headDim)));
     for (int64_t n = 0; n < scoreTiles; ++n) {
-      Value tile = splat({kWarpRows, 8}, f32, 0.0);
+      Value tile = splat({kWarpRows, 8}, 0.0);
       for (int64_t k = 0; k < depthSteps; ++k)
         tile = multiply(queries[k],
                         readTile(keyTile, {16, 8}, index(8 * n), index(16 * k),
@@ -237,7 +230,7 @@ struct FlashAttentionBuilder {
                                      ArrayRef<int32_t>(columnMinusRow)));
           Value lead =
               indexToI32(arith::SubIOp::create(rewriter, loc, warpRow, key0));
-          Value hidden = splat({kWarpRows, 8}, f32, -INFINITY);
+          Value hidden = splat({kWarpRows, 8}, -INFINITY);
           SmallVector<Value> maskedScores;
           for (int64_t n = 0; n < scoreTiles; ++n) {
             Value limit = arith::SubIOp::create(
@@ -286,7 +279,7 @@ struct FlashAttentionBuilder {
     for (Value &tile : output)
       tile = arith::MulFOp::create(rewriter, loc, tile, correctionTile);
     for (int64_t k = 0; k < kKeyTile / 16; ++k) {
-      Value pair = splat({kWarpRows, 16}, f32, 0.0);
+      Value pair = splat({kWarpRows, 16}, 0.0);
       for (int64_t side = 0; side < 2; ++side)
         pair = vector::InsertStridedSliceOp::create(
             rewriter, loc, probabilities[2 * k + side], pair,
@@ -359,9 +352,9 @@ struct FlashAttentionBuilder {
         rewriter, loc,
         arith::AddIOp::create(rewriter, loc, query0, index(queryRows)),
         index(tokens));
-    SmallVector<Value> init(headDim / 8, splat({kWarpRows, 8}, f32, 0.0));
-    init.push_back(splat({kWarpRows}, f32, -INFINITY));
-    init.push_back(splat({kWarpRows}, f32, 0.0));
+    SmallVector<Value> init(headDim / 8, splat({kWarpRows, 8}, 0.0));
+    init.push_back(splat({kWarpRows}, -INFINITY));
+    init.push_back(splat({kWarpRows}, 0.0));
     auto keyLoop = scf::ForOp::create(rewriter, loc, index(0), keyEnd,
                                       index(kKeyTile), init);
     {
@@ -440,8 +433,12 @@ struct GPUFlashAttentionPass
           << tensorCores << "'";
       return signalPassFailure();
     }
-    if (warps < 1)
+    if (warps < 1) {
+      getOperation().emitError()
+          << "infini-gpu-flash-attention: warps must be at least 1, not "
+          << warps;
       return signalPassFailure();
+    }
     IRRewriter rewriter(&getContext());
     SmallVector<infini::LocalAttentionOp> ops;
     getOperation().walk([&](infini::LocalAttentionOp op) {
@@ -450,6 +447,7 @@ struct GPUFlashAttentionPass
       if (!op.getBias() && type.getElementType().isF32() &&
           !ShapedType::isDynamic(type.getDimSize(1)) &&
           !ShapedType::isDynamic(type.getDimSize(2)) &&
+          !ShapedType::isDynamic(type.getDimSize(3)) &&
           type.getDimSize(2) % kWarpRows == 0 && type.getDimSize(3) % 16 == 0 &&
           type.getDimSize(3) <= kMaximumHeadDim)
         ops.push_back(op);
@@ -463,7 +461,8 @@ struct GPUFlashAttentionPass
       rewriter.replaceOp(op, builder.lower(op));
     }
   }
-  /// Each lane holds a row's 16 x 8 output tiles: 64 f32 registers at 128.
+  /// A lane holds 4 registers of each 16 x 8 output tile: 64 at head size
+  /// 128, beside the 32 of a key tile's scores.
   static constexpr int64_t kMaximumHeadDim = 128;
 };
 

@@ -81,7 +81,6 @@ namespace {
 /// Rewrites one kernel's fragment regions; see distributeMmaFragments.
 struct FragmentDistribution {
   IRRewriter &rewriter;
-  gpu::GPUFuncOp kernel;
   /// The lane's coordinates in a fragment: g = lane / 4 (row), t = lane % 4.
   Value lane, group, thread;
 
@@ -417,7 +416,7 @@ LogicalResult infini::distributeMmaFragments(IRRewriter &rewriter,
       }
   }
 
-  FragmentDistribution distribution{rewriter, kernel, {}, {}, {}};
+  FragmentDistribution distribution{rewriter, {}, {}, {}};
   Location loc = kernel.getLoc();
   rewriter.setInsertionPointToStart(&kernel.getBody().front());
   distribution.lane = gpu::LaneIdOp::create(rewriter, loc, nullptr);
