@@ -4,11 +4,11 @@
 Runs on a GPU machine from a directory packed by `scripts/gpu-check.sh pack DIR`
 (no MLIR or LLVM needed there, only python3 with numpy and a CUDA torch):
 
-    DIR/benchmarks/gpu_bench.py [--tokens 8192] [--repeats 3] [--markdown OUT.md]
-                                [--profiles PROFILE_DIR]
+    DIR/benchmarks/gpu_bench.py [--tokens 8192] [--batch 1] [--repeats 3]
+                                [--markdown OUT.md] [--profiles PROFILE_DIR]
 
 For each model of benchmarks/configs it writes random weights and an 8,192-token
-input (batch 1), runs the artifact with `infini-run --time` and the PyTorch peer
+input (batch 1, or --batch sequences of it), runs the artifact with `infini-run --time` and the PyTorch peer
 (benchmarks/torch_peer.py, eager float32 on cuda, scaled_dot_product_attention
 where there is no CoPE), checks the two outputs agree within SPEC's bound, and
 prints tokens/s and GFLOP/s of both and their ratio, measured in this run.
@@ -108,6 +108,10 @@ def best_torch(cfg_path, weights, inp, out, repeats, device, autocast_f16):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tokens", type=int, default=8192)
+    p.add_argument("--batch", type=int, default=1,
+                   help="sequences per run: batch 1 is the long-context case, a "
+                        "larger batch gives the attention kernel enough blocks to "
+                        "fill the device")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--runner", default=os.path.join(ROOT, "bin", "infini-run"))
     p.add_argument("--artifacts", help="the artifacts (default bench-artifacts, or "
@@ -142,7 +146,8 @@ def main(argv=None):
         with open(cfg_path) as f:
             config = json.load(f)
         f_ = lambda base: os.path.join(work, f"{name}.{base}")  # noqa: E731
-        make_case.write_case(config, 1, args.tokens, 0, f_("w.safetensors"), f_("in.npy"))
+        make_case.write_case(config, args.batch, args.tokens, 0, f_("w.safetensors"),
+                             f_("in.npy"))
         infini = best_infini(args.runner, artifact, f_("w.safetensors"), f_("in.npy"),
                              f_("infini.npy"), args.repeats)
         torch_s = best_torch(cfg_path, f_("w.safetensors"), f_("in.npy"), f_("torch.npy"),
@@ -153,8 +158,10 @@ def main(argv=None):
         else:
             bound = 2e-3 + 2e-3 * np.abs(b)
         worst = float(np.max(np.abs(a - b) / bound))
-        torch_tps = args.tokens / torch_s
-        model_flops = flops(load_config(name), args.tokens)
+        tokens = args.batch * args.tokens
+        torch_tps = tokens / torch_s
+        model_flops = {kind: args.batch * value
+                       for kind, value in flops(load_config(name), args.tokens).items()}
         total = model_flops["total"]
         attention_tflops, share = "n/a", "n/a"
         if args.device == "cuda":
@@ -169,7 +176,7 @@ def main(argv=None):
                 attention_tflops = f"{tflops:,.1f}"
                 if peak:
                     share = f"{100 * tflops / peak:.1f}%"
-        rows.append((name, f"{infini:,.0f}", f"{total / args.tokens * infini / 1e9:,.0f}",
+        rows.append((name, f"{infini:,.0f}", f"{total / tokens * infini / 1e9:,.0f}",
                      f"{torch_tps:,.0f}", f"{total / torch_s / 1e9:,.0f}",
                      f"{infini / torch_tps:.2f}x", f"{worst:.2f}", attention_tflops, share))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
