@@ -380,7 +380,8 @@ def GPUFlashAttention
     `infini.mma_fragments` region of whole-warp vector code:
 
     - scores `S = Q K^T / sqrt(Dh)` as 16 x 8 f32 tiles of 16x8x16
-      `vector.contract`s, K's tile read transposed;
+      `vector.contract`s, K's tile read transposed (the scale is applied to
+      Q as it is staged, once, rather than to every score);
     - the causal mask, only on tiles reaching past the warp's first row (a
       compare of a constant column-minus-row tile with a per-tile limit);
     - the online softmax: `m' = max(m, rowmax S)` and `l' = l c + rowsum P`

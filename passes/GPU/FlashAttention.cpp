@@ -77,11 +77,11 @@ struct FlashAttentionBuilder {
   }
 
   /// A block phase that copies `rows` rows of each source (rank-4, at
-  /// (batch, head, row0)) into its shared tile, rounded to 16 bits, four
-  /// elements per thread and step (16 coalesced bytes); rows past the
-  /// segment are zero.
+  /// (batch, head, row0)) into its shared tile, times `scale` and rounded to
+  /// 16 bits, four elements per thread and step (16 coalesced bytes); rows
+  /// past the segment are zero.
   void stageRows(ArrayRef<std::pair<Value, Value>> tiles, Value batch,
-                 Value head, Value row0, int64_t rows) {
+                 Value head, Value row0, int64_t rows, double scale = 1.0) {
     OpBuilder::InsertionGuard guard(rewriter);
     int64_t quads = headDim / 4;
     Value i = parallelLoop(rows * quads);
@@ -102,8 +102,11 @@ struct FlashAttentionBuilder {
                 ValueRange{batch, head, sourceRow, column})};
           },
           [&]() -> SmallVector<Value> { return {splat({4}, 0.0)}; });
+      Value quad = load.getResult(0);
+      if (scale != 1.0)
+        quad = arith::MulFOp::create(rewriter, loc, quad, splat({4}, scale));
       Value narrow = arith::TruncFOp::create(
-          rewriter, loc, VectorType::get({4}, half), load.getResult(0));
+          rewriter, loc, VectorType::get({4}, half), quad);
       vector::StoreOp::create(rewriter, loc, narrow, tile,
                               ValueRange{row, column});
     }
@@ -195,8 +198,8 @@ struct FlashAttentionBuilder {
     for (int64_t k = 0; k < depthSteps; ++k)
       queries.push_back(
           readTile(queryTile, {kWarpRows, 16}, localRow, index(16 * k)));
+    // (Q was scaled by 1 / sqrt(Dh) as it was staged.)
     SmallVector<Value> scores;
-    Value scale = splat({kWarpRows, 8}, 1.0 / std::sqrt(double(headDim)));
     for (int64_t n = 0; n < scoreTiles; ++n) {
       Value tile = splat({kWarpRows, 8}, 0.0);
       for (int64_t k = 0; k < depthSteps; ++k)
@@ -204,7 +207,7 @@ struct FlashAttentionBuilder {
                         readTile(keyTile, {16, 8}, index(8 * n), index(16 * k),
                                  /*transposed=*/true),
                         tile);
-      scores.push_back(arith::MulFOp::create(rewriter, loc, tile, scale));
+      scores.push_back(tile);
     }
 
     // Causal mask, on tiles that reach past the warp's first row: key
@@ -346,7 +349,9 @@ struct FlashAttentionBuilder {
     Value localRow =
         arith::MulIOp::create(rewriter, loc, warp, index(kWarpRows));
     Value warpRow = arith::AddIOp::create(rewriter, loc, query0, localRow);
-    stageRows({{query, queryTile}}, batch, head, query0, queryRows);
+    // The softmax scale goes into Q once, rather than into every score.
+    stageRows({{query, queryTile}}, batch, head, query0, queryRows,
+              1.0 / std::sqrt(double(headDim)));
     // Causal: keys up to the tile's last row.
     Value keyEnd = arith::MinUIOp::create(
         rewriter, loc,

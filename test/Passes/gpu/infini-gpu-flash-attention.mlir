@@ -12,21 +12,25 @@
 // CHECK-DAG: %[[Q:.+]] = bufferization.to_buffer %arg0 read_only : tensor<?x2x64x32xf32> to memref<?x2x64x32xf32, strided<[?, ?, ?, 1], offset: ?>>
 // CHECK-DAG: %[[K:.+]] = bufferization.to_buffer %arg1 read_only
 // CHECK-DAG: %[[V:.+]] = bufferization.to_buffer %arg2 read_only
+// CHECK-DAG: %[[SCALE:.+]] = arith.constant dense<0.176776{{[0-9]+}}> : vector<4xf32>
 // CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) : memref<?x2x64x32xf32>
 // CHECK: scf.parallel (%[[B:.+]], %[[H:.+]], %[[QT:.+]]) = (%c0, %c0, %c0) to (%{{.+}}, %c2, %c2)
 // CHECK: %[[QTILE:.+]] = memref.alloc() : memref<32x40xf16>
 // CHECK: %[[KTILE:.+]] = memref.alloc() : memref<64x40xf16>
 // CHECK: %[[VTILE:.+]] = memref.alloc() : memref<64x40xf16>
 // CHECK: scf.parallel (%[[W:.+]]) = (%c0) to (%c2)
-// Q staged: 4 elements per iteration, rows past the segment zero.
+// Q staged: 4 elements per iteration, rows past the segment zero, times
+// the softmax scale 1 / sqrt(32).
 // CHECK: scf.parallel (%{{.+}}) = (%c0) to (%c256)
 // CHECK: vector.load %[[Q]]{{.+}} vector<4xf32>
-// CHECK: arith.truncf %{{.+}} : vector<4xf32> to vector<4xf16>
+// CHECK: %[[SCALED:.+]] = arith.mulf %{{.+}}, %[[SCALE]] : vector<4xf32>
+// CHECK: arith.truncf %[[SCALED]] : vector<4xf32> to vector<4xf16>
 // CHECK: vector.store %{{.+}}, %[[QTILE]]
 // CHECK: scf.for %[[KEY0:.+]] = %c0 to %{{.+}} step %c64 iter_args({{.+}}) -> (vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16xf32>, vector<16xf32>)
-// K and V staged in one phase.
+// K and V staged in one phase, as they are.
 // CHECK: scf.parallel (%{{.+}}) = (%c0) to (%c512)
 // CHECK: vector.load %[[K]]
+// CHECK-NOT: arith.mulf
 // CHECK: vector.store %{{.+}}, %[[KTILE]]
 // CHECK: vector.load %[[V]]
 // CHECK: vector.store %{{.+}}, %[[VTILE]]
