@@ -105,8 +105,8 @@ struct FlashAttentionBuilder {
       Value quad = load.getResult(0);
       if (scale != 1.0)
         quad = arith::MulFOp::create(rewriter, loc, quad, splat({4}, scale));
-      Value narrow = arith::TruncFOp::create(
-          rewriter, loc, VectorType::get({4}, half), quad);
+      Value narrow = arith::TruncFOp::create(rewriter, loc,
+                                             VectorType::get({4}, half), quad);
       vector::StoreOp::create(rewriter, loc, narrow, tile,
                               ValueRange{row, column});
     }
