@@ -379,15 +379,16 @@ def GPUFlashAttention
     zero), and each warp then takes the key tile in an
     `infini.mma_fragments` region of whole-warp vector code:
 
-    - scores `S = Q K^T / sqrt(Dh)` as 16 x 8 f32 tiles of 16x8x16
-      `vector.contract`s, K's tile read transposed (the scale is applied to
-      Q as it is staged, once, rather than to every score);
+    - scores `S = Q K^T log2(e) / sqrt(Dh)` (the logits in base 2) as
+      16 x 8 f32 tiles of 16x8x16 `vector.contract`s, K's tile read
+      transposed; the factor is applied to Q as it is staged, once, rather
+      than to every score;
     - the causal mask, only on tiles reaching past the warp's first row (a
       compare of a constant column-minus-row tile with a per-tile limit);
     - the online softmax: `m' = max(m, rowmax S)` and `l' = l c + rowsum P`
-      with `c = exp(m - m')` and `P = exp(S - m')` (`vector.multi_reduction`
+      with `c = 2^(m - m')` and `P = 2^(S - m')` (`vector.multi_reduction`
       over each tile's columns after an element-wise max or sum of the
-      tiles; `exp` with `afn`);
+      tiles; `math.exp2` with `afn`, one `ex2.approx` each);
     - `O' = O c + P V`: two neighbouring score tiles, rounded to 16 bits,
       are one 16 x 16 left operand.
 

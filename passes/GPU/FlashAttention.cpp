@@ -154,8 +154,10 @@ struct FlashAttentionBuilder {
     return vector::BroadcastOp::create(rewriter, loc, tileType(), column);
   }
 
-  Value exp(Value x) {
-    return math::ExpOp::create(rewriter, loc, x, arith::FastMathFlags::afn);
+  /// 2^x: the scores are in base 2 (see lower), so that each probability
+  /// is one ex2 instruction.
+  Value exp2(Value x) {
+    return math::Exp2Op::create(rewriter, loc, x, arith::FastMathFlags::afn);
   }
 
   /// An scf.if on `condition` yielding `types`, its branches built by
@@ -198,7 +200,8 @@ struct FlashAttentionBuilder {
     for (int64_t k = 0; k < depthSteps; ++k)
       queries.push_back(
           readTile(queryTile, {kWarpRows, 16}, localRow, index(16 * k)));
-    // (Q was scaled by 1 / sqrt(Dh) as it was staged.)
+    // (Q was scaled by log2(e) / sqrt(Dh) as it was staged: the scores are
+    // the logits in base 2.)
     SmallVector<Value> scores;
     for (int64_t n = 0; n < scoreTiles; ++n) {
       Value tile = splat({kWarpRows, 8}, 0.0);
@@ -250,8 +253,8 @@ struct FlashAttentionBuilder {
         [&] { return scores; });
     scores.assign(masked.getResults().begin(), masked.getResults().end());
 
-    // Online softmax: m' = max(m, rowmax S), c = exp(m - m'),
-    // P = exp(S - m'), l' = l c + rowsum P.
+    // Online softmax: m' = max(m, rowmax S), c = 2^(m - m'),
+    // P = 2^(S - m'), l' = l c + rowsum P.
     Value tileMax = scores[0];
     for (Value tile : ArrayRef(scores).drop_front())
       tileMax = arith::MaximumFOp::create(rewriter, loc, tileMax, tile);
@@ -259,13 +262,13 @@ struct FlashAttentionBuilder {
         rewriter, loc, tileMax, runningMax, ArrayRef<bool>{false, true},
         vector::CombiningKind::MAXIMUMF);
     Value correction =
-        exp(arith::SubFOp::create(rewriter, loc, runningMax, newMax));
+        exp2(arith::SubFOp::create(rewriter, loc, runningMax, newMax));
     Value maxTile = broadcastRows(newMax);
     SmallVector<Value> probabilities;
     Value tileSum;
     for (Value tile : scores) {
       Value probability =
-          exp(arith::SubFOp::create(rewriter, loc, tile, maxTile));
+          exp2(arith::SubFOp::create(rewriter, loc, tile, maxTile));
       probabilities.push_back(probability);
       tileSum = tileSum
                     ? arith::AddFOp::create(rewriter, loc, tileSum, probability)
@@ -349,9 +352,10 @@ struct FlashAttentionBuilder {
     Value localRow =
         arith::MulIOp::create(rewriter, loc, warp, index(kWarpRows));
     Value warpRow = arith::AddIOp::create(rewriter, loc, query0, localRow);
-    // The softmax scale goes into Q once, rather than into every score.
+    // The softmax scale goes into Q once, rather than into every score, and
+    // with it log2(e): exp(x / sqrt(Dh)) = 2^(x log2(e) / sqrt(Dh)).
     stageRows({{query, queryTile}}, batch, head, query0, queryRows,
-              1.0 / std::sqrt(double(headDim)));
+              M_LOG2E / std::sqrt(double(headDim)));
     // Causal: keys up to the tile's last row.
     Value keyEnd = arith::MinUIOp::create(
         rewriter, loc,

@@ -12,7 +12,7 @@
 // CHECK-DAG: %[[Q:.+]] = bufferization.to_buffer %arg0 read_only : tensor<?x2x64x32xf32> to memref<?x2x64x32xf32, strided<[?, ?, ?, 1], offset: ?>>
 // CHECK-DAG: %[[K:.+]] = bufferization.to_buffer %arg1 read_only
 // CHECK-DAG: %[[V:.+]] = bufferization.to_buffer %arg2 read_only
-// CHECK-DAG: %[[SCALE:.+]] = arith.constant dense<0.176776{{[0-9]+}}> : vector<4xf32>
+// CHECK-DAG: %[[SCALE:.+]] = arith.constant dense<0.25503{{[0-9]+}}> : vector<4xf32>
 // CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) : memref<?x2x64x32xf32>
 // CHECK: scf.parallel (%[[B:.+]], %[[H:.+]], %[[QT:.+]]) = (%c0, %c0, %c0) to (%{{.+}}, %c2, %c2)
 // CHECK: %[[QTILE:.+]] = memref.alloc() : memref<32x40xf16>
@@ -20,7 +20,7 @@
 // CHECK: %[[VTILE:.+]] = memref.alloc() : memref<64x40xf16>
 // CHECK: scf.parallel (%[[W:.+]]) = (%c0) to (%c2)
 // Q staged: 4 elements per iteration, rows past the segment zero, times
-// the softmax scale 1 / sqrt(32).
+// the softmax scale 1 / sqrt(32) and log2(e) (the scores are in base 2).
 // CHECK: scf.parallel (%{{.+}}) = (%c0) to (%c256)
 // CHECK: vector.load %[[Q]]{{.+}} vector<4xf32>
 // CHECK: %[[SCALED:.+]] = arith.mulf %{{.+}}, %[[SCALE]] : vector<4xf32>
@@ -45,8 +45,8 @@
 // CHECK: arith.cmpi sge, %{{.+}}, %{{.+}} : vector<16x8xi32>
 // CHECK: arith.select
 // CHECK: vector.multi_reduction <maximumf>, %{{.+}}, %{{.+}} [1] : vector<16x8xf32> to vector<16xf32>
-// CHECK: math.exp %{{.+}} fastmath<afn> : vector<16xf32>
-// CHECK: math.exp %{{.+}} fastmath<afn> : vector<16x8xf32>
+// CHECK: math.exp2 %{{.+}} fastmath<afn> : vector<16xf32>
+// CHECK: math.exp2 %{{.+}} fastmath<afn> : vector<16x8xf32>
 // CHECK: vector.multi_reduction <add>, %{{.+}}, %{{.+}} [1] : vector<16x8xf32> to vector<16xf32>
 // Two score tiles make one 16-bit left operand of P V.
 // CHECK: vector.insert_strided_slice %{{.+}}, %{{.+}} {offsets = [0, 0], strides = [1, 1]} : vector<16x8xf32> into vector<16x16xf32>
