@@ -52,7 +52,12 @@ struct FlashAttentionBuilder {
   Location loc;
   Type half;
   int64_t warps, tokens, headDim;
+  /// CoPE's position count, or 0 without CoPE.
+  int64_t positions = 0;
   Type f32 = rewriter.getF32Type();
+  /// With CoPE: the warp's z = q E, `16 x positions` rows of a shared
+  /// table, flattened (rows of the warp start at `warpRow * positions`).
+  Value positionLogits, positionLogitsBase;
 
   Value index(int64_t value) {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
@@ -220,9 +225,15 @@ struct FlashAttentionBuilder {
         rewriter, loc, arith::CmpIPredicate::ugt,
         arith::AddIOp::create(rewriter, loc, key0, index(kKeyTile - 1)),
         warpRow);
-    SmallVector<Type> scoreTypes(scoreTiles, tileType());
+    // CoPE's gates sigmoid(l), l = S ln(2) the logit, zero where masked.
+    SmallVector<Value> gates;
+    if (positions)
+      for (Value tile : scores)
+        gates.push_back(sigmoid(arith::MulFOp::create(
+            rewriter, loc, tile, splat({kWarpRows, 8}, M_LN2))));
+    SmallVector<Type> maskedTypes(scoreTiles + gates.size(), tileType());
     scf::IfOp masked = ifElse(
-        reachesPast, scoreTypes,
+        reachesPast, maskedTypes,
         [&] {
           SmallVector<int32_t> columnMinusRow;
           for (int64_t r = 0; r < kWarpRows; ++r)
@@ -237,7 +248,7 @@ struct FlashAttentionBuilder {
           Value lead =
               indexToI32(arith::SubIOp::create(rewriter, loc, warpRow, key0));
           Value hidden = splat({kWarpRows, 8}, -INFINITY);
-          SmallVector<Value> maskedScores;
+          SmallVector<Value> maskedScores, maskedGates;
           for (int64_t n = 0; n < scoreTiles; ++n) {
             Value limit = arith::SubIOp::create(
                 rewriter, loc, lead,
@@ -247,11 +258,26 @@ struct FlashAttentionBuilder {
                 vector::BroadcastOp::create(rewriter, loc, offsetsType, limit));
             maskedScores.push_back(arith::SelectOp::create(
                 rewriter, loc, visible, scores[n], hidden));
+            if (positions)
+              maskedGates.push_back(
+                  arith::SelectOp::create(rewriter, loc, visible, gates[n],
+                                          splat({kWarpRows, 8}, 0.0)));
           }
+          llvm::append_range(maskedScores, maskedGates);
           return maskedScores;
         },
-        [&] { return scores; });
-    scores.assign(masked.getResults().begin(), masked.getResults().end());
+        [&] {
+          SmallVector<Value> unmasked(scores);
+          llvm::append_range(unmasked, gates);
+          return unmasked;
+        });
+    scores.assign(masked.getResults().begin(),
+                  masked.getResults().begin() + scoreTiles);
+    gates.assign(masked.getResults().begin() + scoreTiles,
+                 masked.getResults().end());
+    Value gateCarry;
+    if (positions)
+      gateCarry = addCopeBias(scores, gates, carried.back());
 
     // Online softmax: m' = max(m, rowmax S), c = 2^(m - m'),
     // P = 2^(S - m'), l' = l c + rowsum P.
@@ -299,12 +325,143 @@ struct FlashAttentionBuilder {
     }
     output.push_back(newMax);
     output.push_back(newSum);
+    if (positions)
+      output.push_back(gateCarry);
     return output;
   }
 
-  /// Lowers `op` (no bias; static heads, tokens and head size) at the
-  /// insertion point; returns its result.
-  Value lower(infini::LocalAttentionOp op) {
+  Value sigmoid(Value x) {
+    Value one = splat({kWarpRows, 8}, 1.0);
+    Value negated = arith::NegFOp::create(rewriter, loc, x);
+    return arith::DivFOp::create(
+        rewriter, loc, one,
+        arith::AddFOp::create(rewriter, loc, one,
+                              math::ExpOp::create(rewriter, loc, negated,
+                                                  arith::FastMathFlags::afn)));
+  }
+
+  /// Adds CoPE's bias, in base 2, to the key tile's `scores` given its
+  /// masked `gates` and `carry`, the sum of each row's gates in the key
+  /// tiles right of this one (the walk goes right to left); returns the
+  /// carry for the next tile. p = carry + the gates from each key to the
+  /// tile's end (the tiles right of its 8-key slice, summed as row
+  /// vectors, and a suffix sum within the slice, a product with a constant
+  /// triangle of ones), clamped to P - 1; the bias interpolates z = q E at
+  /// floor(p) and ceil(p), read from the warp's table.
+  Value addCopeBias(MutableArrayRef<Value> scores, ArrayRef<Value> gates,
+                    Value carry) {
+    int64_t slices = gates.size();
+    SmallVector<Value> rightOf(slices);
+    Value right = carry;
+    for (int64_t n = slices - 1; n >= 0; --n) {
+      rightOf[n] = right;
+      right = vector::MultiDimReductionOp::create(
+          rewriter, loc, gates[n], right, ArrayRef<bool>{false, true},
+          vector::CombiningKind::ADD);
+    }
+    SmallVector<float> triangle;
+    for (int64_t t = 0; t < 8; ++t)
+      for (int64_t c = 0; c < 8; ++c)
+        triangle.push_back(t >= c ? 1.0f : 0.0f);
+    Value suffixOnes = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(VectorType::get({8, 8}, f32),
+                               ArrayRef<float>(triangle)));
+    SmallVector<int32_t> rowStarts;
+    for (int64_t r = 0; r < kWarpRows; ++r)
+      for (int64_t c = 0; c < 8; ++c)
+        rowStarts.push_back(int32_t(r * positions));
+    auto indexType = VectorType::get({kWarpRows, 8}, rewriter.getI32Type());
+    Value rowOffsets = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(indexType, ArrayRef<int32_t>(rowStarts)));
+    Value all = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(
+            VectorType::get({kWarpRows, 8}, rewriter.getI1Type()), true));
+    auto read = [&](Value position) -> Value {
+      Value at = arith::AddIOp::create(
+          rewriter, loc,
+          arith::FPToSIOp::create(rewriter, loc, indexType, position),
+          rowOffsets);
+      return vector::GatherOp::create(rewriter, loc, tileType(), positionLogits,
+                                      ValueRange{positionLogitsBase}, at, all,
+                                      splat({kWarpRows, 8}, 0.0));
+    };
+    for (int64_t n = 0; n < slices; ++n) {
+      Value position = arith::AddFOp::create(
+          rewriter, loc,
+          multiply(gates[n], suffixOnes, splat({kWarpRows, 8}, 0.0)),
+          broadcastRows(rightOf[n]));
+      position = arith::MinimumFOp::create(
+          rewriter, loc, position,
+          splat({kWarpRows, 8}, double(positions - 1)));
+      Value lower = math::FloorOp::create(rewriter, loc, position);
+      Value upper = math::CeilOp::create(rewriter, loc, position);
+      Value weight = arith::SubFOp::create(rewriter, loc, position, lower);
+      Value zLower = read(lower), zUpper = read(upper);
+      Value bias = arith::AddFOp::create(
+          rewriter, loc, zLower,
+          arith::MulFOp::create(
+              rewriter, loc, weight,
+              arith::SubFOp::create(rewriter, loc, zUpper, zLower)));
+      scores[n] = arith::AddFOp::create(
+          rewriter, loc, scores[n],
+          arith::MulFOp::create(rewriter, loc, bias,
+                                splat({kWarpRows, 8}, M_LOG2E)));
+    }
+    return right;
+  }
+
+  /// A block phase that copies the `rows` x `columns` matrix `source` into
+  /// the shared `tile`, rounded to 16 bits, four elements at a time.
+  void stageMatrix(Value source, Value tile, int64_t rows, int64_t columns) {
+    OpBuilder::InsertionGuard guard(rewriter);
+    int64_t quads = columns / 4;
+    Value i = parallelLoop(rows * quads);
+    Value row = arith::DivUIOp::create(rewriter, loc, i, index(quads));
+    Value column = arith::MulIOp::create(
+        rewriter, loc, arith::RemUIOp::create(rewriter, loc, i, index(quads)),
+        index(4));
+    Value quad =
+        vector::LoadOp::create(rewriter, loc, VectorType::get({4}, f32), source,
+                               ValueRange{row, column});
+    vector::StoreOp::create(rewriter, loc,
+                            arith::TruncFOp::create(rewriter, loc,
+                                                    VectorType::get({4}, half),
+                                                    quad),
+                            tile, ValueRange{row, column});
+  }
+
+  /// A fragment region writing the warp's z = q E (CoPE's position logits,
+  /// undoing the scale Q was staged with) to its rows of `table`.
+  void writePositionLogits(Value queryTile, Value embeddingTile, Value table,
+                           Value localRow, double queryScale) {
+    OpBuilder::InsertionGuard guard(rewriter);
+    fragmentRegion({});
+    SmallVector<Value> queries;
+    for (int64_t k = 0; k < headDim / 16; ++k)
+      queries.push_back(
+          readTile(queryTile, {kWarpRows, 16}, localRow, index(16 * k)));
+    Value unscale = splat({kWarpRows, 8}, 1.0 / queryScale);
+    for (int64_t n = 0; n < positions / 8; ++n) {
+      Value tile = splat({kWarpRows, 8}, 0.0);
+      for (auto [k, query] : llvm::enumerate(queries))
+        tile = multiply(query,
+                        readTile(embeddingTile, {16, 8}, index(16 * int64_t(k)),
+                                 index(8 * n)),
+                        tile);
+      vector::TransferWriteOp::create(
+          rewriter, loc, arith::MulFOp::create(rewriter, loc, tile, unscale),
+          table, ValueRange{localRow, index(8 * n)},
+          ArrayRef<bool>{true, true});
+    }
+    scf::YieldOp::create(rewriter, loc);
+  }
+
+  /// Lowers `op` (no bias but CoPE's `cope`, if given; static heads, tokens
+  /// and head size) at the insertion point; returns its result.
+  Value lower(infini::LocalAttentionOp op, infini::CopeOp cope) {
     auto type = op.getQuery().getType();
     int64_t heads = type.getDimSize(1);
     int64_t queryRows = kWarpRows * warps;
@@ -319,6 +476,15 @@ struct FlashAttentionBuilder {
     };
     Value query = buffer(op.getQuery()), key = buffer(op.getKey()),
           value = buffer(op.getValue());
+    Value embedding;
+    if (cope)
+      embedding = bufferization::ToBufferOp::create(
+          rewriter, loc,
+          MemRefType::get(cope.getPosEmb().getType().getShape(), f32,
+                          StridedLayoutAttr::get(rewriter.getContext(),
+                                                 ShapedType::kDynamic,
+                                                 {ShapedType::kDynamic, 1})),
+          cope.getPosEmb(), /*read_only=*/true);
     Value batches = tensor::DimOp::create(rewriter, loc, op.getQuery(), 0);
     Value output = memref::AllocOp::create(
         rewriter, loc, MemRefType::get(type.getShape(), f32),
@@ -343,6 +509,14 @@ struct FlashAttentionBuilder {
     };
     Value queryTile = sharedTile(queryRows), keyTile = sharedTile(kKeyTile),
           valueTile = sharedTile(kKeyTile);
+    Value embeddingTile, table;
+    if (cope) {
+      embeddingTile = memref::AllocOp::create(
+          rewriter, loc,
+          MemRefType::get({headDim, positions + kRowPadding}, half));
+      table = memref::AllocOp::create(
+          rewriter, loc, MemRefType::get({queryRows, positions}, f32));
+    }
 
     // One iteration per warp, whose fragments stay in its registers across
     // the block's staging phases.
@@ -354,9 +528,20 @@ struct FlashAttentionBuilder {
     Value warpRow = arith::AddIOp::create(rewriter, loc, query0, localRow);
     // The softmax scale goes into Q once, rather than into every score, and
     // with it log2(e): exp(x / sqrt(Dh)) = 2^(x log2(e) / sqrt(Dh)).
-    stageRows({{query, queryTile}}, batch, head, query0, queryRows,
-              M_LOG2E / std::sqrt(double(headDim)));
-    // Causal: keys up to the tile's last row.
+    double queryScale = M_LOG2E / std::sqrt(double(headDim));
+    stageRows({{query, queryTile}}, batch, head, query0, queryRows, queryScale);
+    if (cope) {
+      stageMatrix(embedding, embeddingTile, headDim, positions);
+      writePositionLogits(queryTile, embeddingTile, table, localRow,
+                          queryScale);
+      positionLogits = memref::CollapseShapeOp::create(
+          rewriter, loc, table, ArrayRef<ReassociationIndices>{{0, 1}});
+      positionLogitsBase =
+          arith::MulIOp::create(rewriter, loc, localRow, index(positions));
+    }
+    // Causal: keys up to the tile's last row; with CoPE from the last tile
+    // to the first, so that each continues the gate sums of the one before
+    // (the online softmax takes any order).
     Value keyEnd = arith::MinUIOp::create(
         rewriter, loc,
         arith::AddIOp::create(rewriter, loc, query0, index(queryRows)),
@@ -364,12 +549,24 @@ struct FlashAttentionBuilder {
     SmallVector<Value> init(headDim / 8, splat({kWarpRows, 8}, 0.0));
     init.push_back(splat({kWarpRows}, -INFINITY));
     init.push_back(splat({kWarpRows}, 0.0));
+    if (cope)
+      init.push_back(splat({kWarpRows}, 0.0));
     auto keyLoop = scf::ForOp::create(rewriter, loc, index(0), keyEnd,
                                       index(kKeyTile), init);
     {
       OpBuilder::InsertionGuard loopGuard(rewriter);
       rewriter.setInsertionPointToEnd(keyLoop.getBody());
       Value key0 = keyLoop.getInductionVar();
+      if (cope) {
+        Value lastTile = arith::MulIOp::create(
+            rewriter, loc,
+            arith::DivUIOp::create(
+                rewriter, loc,
+                arith::SubIOp::create(rewriter, loc, keyEnd, index(1)),
+                index(kKeyTile)),
+            index(kKeyTile));
+        key0 = arith::SubIOp::create(rewriter, loc, lastTile, key0);
+      }
       ValueRange carried = keyLoop.getRegionIterArgs();
       stageRows({{key, keyTile}, {value, valueTile}}, batch, head, key0,
                 kKeyTile);
@@ -452,8 +649,8 @@ struct GPUFlashAttentionPass
     SmallVector<infini::LocalAttentionOp> ops;
     getOperation().walk([&](infini::LocalAttentionOp op) {
       auto type = op.getQuery().getType();
-      // Others (CoPE or another bias, odd sizes) keep the generic fusion.
-      if (!op.getBias() && type.getElementType().isF32() &&
+      // Others (another bias, odd sizes) keep the generic fusion.
+      if ((!op.getBias() || fusableCope(op)) && type.getElementType().isF32() &&
           !ShapedType::isDynamic(type.getDimSize(1)) &&
           !ShapedType::isDynamic(type.getDimSize(2)) &&
           !ShapedType::isDynamic(type.getDimSize(3)) &&
@@ -464,11 +661,33 @@ struct GPUFlashAttentionPass
     for (infini::LocalAttentionOp op : ops) {
       rewriter.setInsertionPoint(op);
       auto type = op.getQuery().getType();
+      infini::CopeOp cope = fusableCope(op);
       FlashAttentionBuilder builder{
           rewriter, op.getLoc(),        half,
           warps,    type.getDimSize(2), type.getDimSize(3)};
-      rewriter.replaceOp(op, builder.lower(op));
+      if (cope)
+        builder.positions = cope.getPosEmb().getType().getDimSize(1);
+      rewriter.replaceOp(op, builder.lower(op, cope));
+      if (cope)
+        rewriter.eraseOp(cope);
     }
+  }
+
+  /// The CoPE op whose bias `op` adds, where it is fused too: computed from
+  /// the same query and key for this op alone, with a multiple of 8
+  /// positions up to 128 (the warps' tables of z = q E take 16 x P f32
+  /// each).
+  static infini::CopeOp fusableCope(infini::LocalAttentionOp op) {
+    auto cope = op.getBias() ? op.getBias().getDefiningOp<infini::CopeOp>()
+                             : infini::CopeOp();
+    if (!cope || !cope->hasOneUse() || cope.getQuery() != op.getQuery() ||
+        cope.getKey() != op.getKey())
+      return {};
+    int64_t positions = cope.getPosEmb().getType().getDimSize(1);
+    if (ShapedType::isDynamic(positions) || positions % 8 != 0 ||
+        positions > 128)
+      return {};
+    return cope;
   }
   /// A lane holds 4 registers of each 16 x 8 output tile: 64 at head size
   /// 128, beside the 32 of a key tile's scores.

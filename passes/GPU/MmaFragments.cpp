@@ -223,6 +223,8 @@ struct FragmentDistribution {
       return contract.emitOpError()
              << "in a fragment region must be a row-major product";
     rewriter.setInsertionPoint(contract);
+    if (isSuffixOnes(contract.getRhs()))
+      return distributeSuffixSum(contract);
     Value lhs = contract.getLhs(), rhs = contract.getRhs();
     Value product;
     if (bf16)
@@ -233,6 +235,99 @@ struct FragmentDistribution {
           nvgpu::MmaSyncOp::create(rewriter, loc, lhs, rhs, contract.getAcc(),
                                    ArrayRef<int64_t>{16, 8, 16});
     rewriter.replaceOp(contract, product);
+    return success();
+  }
+
+  /// Whether `value` is the 8 x 8 constant of ones on and below the
+  /// diagonal (t >= c): a 16 x 8 tile times it is the tile's suffix sums
+  /// along its rows.
+  static bool isSuffixOnes(Value value) {
+    DenseElementsAttr ones;
+    auto type = dyn_cast<VectorType>(value.getType());
+    if (!type || type.getShape() != ArrayRef<int64_t>{8, 8} ||
+        !matchPattern(value, m_Constant(&ones)))
+      return false;
+    SmallVector<APFloat> values(ones.getValues<APFloat>());
+    for (int64_t t = 0; t < 8; ++t)
+      for (int64_t c = 0; c < 8; ++c)
+        if (values[t * 8 + c].convertToDouble() != (t >= c ? 1.0 : 0.0))
+          return false;
+    return true;
+  }
+
+  /// acc + the suffix sums along the rows of a 16 x 8 f32 tile (times the
+  /// triangle of ones): the lane's pair, then the pairs of the lanes right
+  /// of it in its row by two shuffles down (a Hillis-Steele scan over the
+  /// row's four lanes).
+  LogicalResult distributeSuffixSum(vector::ContractionOp contract) {
+    Location loc = contract.getLoc();
+    Value tile = contract.getLhs(), acc = contract.getAcc();
+    if (tile.getType() != acc.getType() ||
+        cast<VectorType>(tile.getType()).getShape() != ArrayRef<int64_t>{2, 2})
+      return contract.emitOpError()
+             << "sums a tile of no accumulator layout along its rows";
+    Value zero = arith::ConstantOp::create(
+        rewriter, loc, rewriter.getZeroAttr(getElementTypeOrSelf(tile)));
+    SmallVector<Value> sums;
+    for (int64_t i = 0; i < 2; ++i) {
+      auto element = [&](Value vector, int64_t j) -> Value {
+        return vector::ExtractOp::create(rewriter, loc, vector,
+                                         ArrayRef<int64_t>{i, j});
+      };
+      Value first = element(tile, 0), second = element(tile, 1);
+      Value pair = arith::AddFOp::create(rewriter, loc, first, second);
+      Value suffix = pair;
+      for (int32_t offset : {1, 2}) {
+        Value right =
+            gpu::ShuffleOp::create(rewriter, loc, suffix, offset,
+                                   infini::kWarpSize, gpu::ShuffleMode::DOWN)
+                .getShuffleResult();
+        Value inRow = arith::CmpIOp::create(
+            rewriter, loc, arith::CmpIPredicate::ult,
+            add(loc, thread, index(loc, offset)), index(loc, 4));
+        suffix = arith::AddFOp::create(
+            rewriter, loc, suffix,
+            arith::SelectOp::create(rewriter, loc, inRow, right, zero));
+      }
+      // Column 2t sums from itself on: the inclusive scan; column 2t + 1
+      // leaves out column 2t.
+      sums.push_back(
+          arith::AddFOp::create(rewriter, loc, element(acc, 0), suffix));
+      sums.push_back(arith::AddFOp::create(
+          rewriter, loc, element(acc, 1),
+          arith::SubFOp::create(rewriter, loc, suffix, first)));
+    }
+    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(
+        contract, cast<VectorType>(acc.getType()), sums);
+    return success();
+  }
+
+  /// A gather of a tile from a 1-D buffer with all lanes active: each lane
+  /// loads its four elements.
+  LogicalResult distributeGather(vector::GatherOp gather) {
+    Location loc = gather.getLoc();
+    DenseElementsAttr mask;
+    auto type = cast<VectorType>(gather.getType());
+    if (type.getShape() != ArrayRef<int64_t>{2, 2} ||
+        gather.getBase().getType().getRank() != 1 ||
+        !matchPattern(gather.getMask(), m_Constant(&mask)) || !mask.isSplat() ||
+        !mask.getSplatValue<bool>())
+      return gather.emitOpError()
+             << "in a fragment region must gather a whole tile from a "
+                "vector of elements";
+    rewriter.setInsertionPoint(gather);
+    SmallVector<Value> elements;
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 2; ++j) {
+        Value offset = arith::IndexCastOp::create(
+            rewriter, loc, rewriter.getIndexType(),
+            vector::ExtractOp::create(rewriter, loc, gather.getIndices(),
+                                      ArrayRef<int64_t>{i, j}));
+        elements.push_back(memref::LoadOp::create(
+            rewriter, loc, gather.getBase(),
+            ValueRange{add(loc, gather.getOffsets()[0], offset)}));
+      }
+    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(gather, type, elements);
     return success();
   }
 
@@ -502,6 +597,8 @@ LogicalResult infini::distributeMmaFragments(IRRewriter &rewriter,
       result = distribution.distributeInsert(insert);
     else if (auto write = dyn_cast<vector::TransferWriteOp>(op))
       result = distribution.distributeWrite(write);
+    else if (auto gather = dyn_cast<vector::GatherOp>(op))
+      result = distribution.distributeGather(gather);
     else if (!holdsPerLane(op))
       return op->emitOpError() << "cannot be distributed over a warp's lanes";
     if (failed(result))
