@@ -323,9 +323,10 @@ struct FragmentDistribution {
             rewriter, loc, rewriter.getIndexType(),
             vector::ExtractOp::create(rewriter, loc, gather.getIndices(),
                                       ArrayRef<int64_t>{i, j}));
-        elements.push_back(memref::LoadOp::create(
-            rewriter, loc, gather.getBase(),
-            ValueRange{add(loc, gather.getOffsets()[0], offset)}));
+        Value address = add(loc, gather.getOffsets()[0], offset);
+        elements.push_back(
+            memref::LoadOp::create(rewriter, loc, gather.getBase(), address)
+                .getResult());
       }
     rewriter.replaceOpWithNewOp<vector::FromElementsOp>(gather, type, elements);
     return success();

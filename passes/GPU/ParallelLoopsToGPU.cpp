@@ -381,7 +381,34 @@ static std::optional<std::pair<Value, bool>> plainAccess(Operation *op) {
     return std::make_pair(read.getBase(), false);
   if (auto write = dyn_cast<vector::TransferWriteOp>(op))
     return std::make_pair(write.getBase(), true);
+  if (auto gather = dyn_cast<vector::GatherOp>(op))
+    return std::make_pair(gather.getBase(), false);
   return std::nullopt;
+}
+
+/// Whether `buffer` is only loaded and stored, directly or through reshaped
+/// views of it.
+static bool onlyAccessed(Value buffer) {
+  return llvm::all_of(buffer.getUsers(), [](Operation *user) {
+    if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user))
+      return onlyAccessed(user->getResult(0));
+    return plainAccess(user).has_value();
+  });
+}
+
+/// Gives the reshaped views of `buffer`, now in shared memory, its memory
+/// space.
+static void reshapeViewsInto(Value buffer) {
+  Attribute space = cast<MemRefType>(buffer.getType()).getMemorySpace();
+  for (Operation *user : buffer.getUsers()) {
+    if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user))
+      continue;
+    Value view = user->getResult(0);
+    auto type = cast<MemRefType>(view.getType());
+    view.setType(MemRefType::get(type.getShape(), type.getElementType(),
+                                 type.getLayout(), space));
+    reshapeViewsInto(view);
+  }
 }
 
 static PhaseAccesses accessesOf(Operation *phase) {
@@ -602,11 +629,8 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
   for (memref::AllocOp alloc : allocs) {
     MemRefType type = alloc.getType();
     int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
-    bool onlyAccessed = llvm::all_of(alloc->getUsers(), [](Operation *user) {
-      return plainAccess(user).has_value();
-    });
     int64_t sharedOffset = llvm::alignTo(sharedBytes, kSharedBufferAlignment);
-    if (onlyAccessed && sharedOffset + bytes <= kSharedMemoryBytes) {
+    if (onlyAccessed(alloc) && sharedOffset + bytes <= kSharedMemoryBytes) {
       sharedOffsets.push_back(sharedOffset);
       sharedBytes = sharedOffset + bytes;
       shared.push_back(alloc);
@@ -652,15 +676,17 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
                         MemRefLayoutAttrInterface(), workgroup));
     for (auto [alloc, type, offset] :
          llvm::zip(shared, sharedTypes, sharedOffsets)) {
-      rewriter.replaceOpWithNewOp<memref::ViewOp>(
+      auto view = rewriter.replaceOpWithNewOp<memref::ViewOp>(
           alloc, type, bytes,
           arith::ConstantIndexOp::create(rewriter, loc, offset), ValueRange{});
+      reshapeViewsInto(view);
     }
   } else {
     for (auto [alloc, buffer] :
          llvm::zip(shared, launch.getWorkgroupAttributions())) {
       rewriter.replaceAllUsesWith(alloc.getResult(), buffer);
       rewriter.eraseOp(alloc);
+      reshapeViewsInto(buffer);
     }
   }
   Value base = arith::MulIOp::create(

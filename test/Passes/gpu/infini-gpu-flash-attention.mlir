@@ -71,16 +71,59 @@ func.func @attention(%q: tensor<?x2x64x32xf32>, %k: tensor<?x2x64x32xf32>, %v: t
 
 // -----
 
-// A bias (CoPE's, say), a head size that is no multiple of 16 or tokens
-// that are no multiple of 16 keep the generic fused attention.
+// With CoPE's bias (from the same query and key, P = 16): E is staged once
+// per block; a first region writes each warp's z = q E to its 16 rows of a
+// 32 x 16 f32 table; the key tiles are walked from the last to the first
+// with each row's gate sum carried along; per tile the gates' suffix sums
+// (products with the 8 x 8 triangle of ones) give the positions, whose
+// floor and ceiling index the warp's table (vector.gather). The CoPE op
+// goes.
+// CHECK-LABEL: func.func @cope
+// CHECK-NOT: infini.cope
+// CHECK-DAG: %[[E:.+]] = bufferization.to_buffer %arg3 read_only : tensor<32x16xf32> to memref<32x16xf32, strided<[?, 1], offset: ?>>
+// CHECK-DAG: arith.constant dense<{{\[\[}}1.000000e+00, 0.000000e+00, {{.+}}]]> : vector<8x8xf32>
+// CHECK: %[[ETILE:.+]] = memref.alloc() : memref<32x24xf16>
+// CHECK: %[[TABLE:.+]] = memref.alloc() : memref<32x16xf32>
+// CHECK: vector.load %[[E]]
+// CHECK: vector.store %{{.+}}, %[[ETILE]]
+// CHECK: scf.execute_region no_inline
+// CHECK: vector.transfer_read %[[ETILE]]
+// CHECK: vector.transfer_write %{{.+}}, %[[TABLE]]
+// CHECK: } {infini.mma_fragments, infini.warp_level}
+// CHECK: %[[FLAT:.+]] = memref.collapse_shape %[[TABLE]] {{\[\[}}0, 1]] : memref<32x16xf32> into memref<512xf32>
+// CHECK: scf.for %[[STEP:.+]] = %c0 to %[[END:.+]] step %c64 iter_args({{.+}}) -> (vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: %[[LAST:.+]] = arith.subi %[[END]], %c1
+// CHECK: %[[KEY0:.+]] = arith.subi %{{.+}}, %[[STEP]]
+// CHECK: scf.execute_region -> ({{.+}}) no_inline
+// CHECK: vector.multi_reduction <add>
+// CHECK: vector.contract {{.+}} : vector<16x8xf32>, vector<8x8xf32> into vector<16x8xf32>
+// CHECK: math.floor
+// CHECK: math.ceil
+// CHECK: vector.gather %[[FLAT]]
+// CHECK: vector.gather %[[FLAT]]
+// CHECK: vector.multi_reduction <maximumf>
+func.func @cope(%q: tensor<?x2x64x32xf32>, %k: tensor<?x2x64x32xf32>, %v: tensor<?x2x64x32xf32>, %e: tensor<32x16xf32>) -> tensor<?x2x64x32xf32> {
+  %b = infini.cope %q, %k, %e : tensor<?x2x64x32xf32>, tensor<?x2x64x32xf32>, tensor<32x16xf32> -> tensor<?x2x64x64xf32>
+  %0 = infini.local_attention %q, %k, %v bias %b : tensor<?x2x64x32xf32>, tensor<?x2x64x64xf32>
+  return %0 : tensor<?x2x64x32xf32>
+}
+
+// -----
+
+// Another bias, CoPE with a number of positions that is no multiple of 8,
+// a head size or a number of tokens that is no multiple of 16 keep the
+// generic fused attention.
 // CHECK-LABEL: func.func @generic
-// CHECK-COUNT-3: infini.local_attention
+// CHECK-COUNT-4: infini.local_attention
 // CHECK-NOT: bufferization.to_buffer
 func.func @generic(%q: tensor<?x2x64x32xf32>, %b: tensor<?x2x64x64xf32>,
-                   %n: tensor<?x2x64x24xf32>, %t: tensor<?x2x40x32xf32>)
-    -> (tensor<?x2x64x32xf32>, tensor<?x2x64x24xf32>, tensor<?x2x40x32xf32>) {
+                   %n: tensor<?x2x64x24xf32>, %t: tensor<?x2x40x32xf32>,
+                   %e: tensor<32x12xf32>)
+    -> (tensor<?x2x64x32xf32>, tensor<?x2x64x32xf32>, tensor<?x2x64x24xf32>, tensor<?x2x40x32xf32>) {
   %0 = infini.local_attention %q, %q, %q bias %b : tensor<?x2x64x32xf32>, tensor<?x2x64x64xf32>
-  %1 = infini.local_attention %n, %n, %n : tensor<?x2x64x24xf32>
-  %2 = infini.local_attention %t, %t, %t : tensor<?x2x40x32xf32>
-  return %0, %1, %2 : tensor<?x2x64x32xf32>, tensor<?x2x64x24xf32>, tensor<?x2x40x32xf32>
+  %c = infini.cope %q, %q, %e : tensor<?x2x64x32xf32>, tensor<?x2x64x32xf32>, tensor<32x12xf32> -> tensor<?x2x64x64xf32>
+  %1 = infini.local_attention %q, %q, %q bias %c : tensor<?x2x64x32xf32>, tensor<?x2x64x64xf32>
+  %2 = infini.local_attention %n, %n, %n : tensor<?x2x64x24xf32>
+  %3 = infini.local_attention %t, %t, %t : tensor<?x2x40x32xf32>
+  return %0, %1, %2, %3 : tensor<?x2x64x32xf32>, tensor<?x2x64x32xf32>, tensor<?x2x64x24xf32>, tensor<?x2x40x32xf32>
 }

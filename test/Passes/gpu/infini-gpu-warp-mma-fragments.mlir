@@ -170,6 +170,64 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// CoPE's pieces: a product with the 8 x 8 triangle of ones (t >= c) is the
+// suffix sum along each row, the lane's pair and then the pairs of the
+// lanes right of it in its row (two shuffles down, each kept only from a
+// lane of the same row: t + offset < 4), column 2 t summing from itself on
+// and 2 t + 1 without column 2 t; a gather from a 1-D table is four loads
+// per lane at the base plus each index.
+// CHECK-LABEL: gpu.func @cope
+// CHECK: %[[LANE:.+]] = gpu.lane_id
+// CHECK: %[[T:.+]] = arith.remui %[[LANE]], %c4
+// CHECK: %[[PAIR:.+]] = arith.addf %arg3, %arg3 : f32
+// CHECK: %[[D1:.+]], %{{.+}} = gpu.shuffle down %[[PAIR]], %c1_i32, %c32_i32 : f32
+// CHECK: %[[T1:.+]] = arith.addi %[[T]], %c1
+// CHECK: %[[IN1:.+]] = arith.cmpi ult, %[[T1]], %c4
+// CHECK: %[[R1:.+]] = arith.select %[[IN1]], %[[D1]], %[[ZERO:.+]] : f32
+// CHECK: %[[S1:.+]] = arith.addf %[[PAIR]], %[[R1]] : f32
+// CHECK: %[[D2:.+]], %{{.+}} = gpu.shuffle down %[[S1]], %c2_i32, %c32_i32 : f32
+// CHECK: %[[T2:.+]] = arith.addi %[[T]], %c2
+// CHECK: %[[IN2:.+]] = arith.cmpi ult, %[[T2]], %c4
+// CHECK: %[[R2:.+]] = arith.select %[[IN2]], %[[D2]], %[[ZERO]] : f32
+// CHECK: %[[SUFFIX:.+]] = arith.addf %[[S1]], %[[R2]] : f32
+// CHECK: %[[EVEN:.+]] = arith.addf %[[SUFFIX]], %[[ZERO]] : f32
+// CHECK: %[[LESS:.+]] = arith.subf %[[SUFFIX]], %arg3 : f32
+// CHECK: %[[ODD:.+]] = arith.addf %[[LESS]], %[[ZERO]] : f32
+// CHECK: %[[SUMS:.+]] = vector.from_elements %[[EVEN]], %[[ODD]], %[[EVEN]], %[[ODD]] : vector<2x2xf32>
+// CHECK: %[[AT:.+]] = arith.fptosi %[[SUMS]] : vector<2x2xf32> to vector<2x2xi32>
+// CHECK: %[[I00:.+]] = vector.extract %[[AT]][0, 0] : i32 from vector<2x2xi32>
+// CHECK: %[[O00:.+]] = arith.index_cast %[[I00]] : i32 to index
+// CHECK: %[[A00:.+]] = arith.addi %arg2, %[[O00]] : index
+// CHECK: %[[Z00:.+]] = memref.load %arg1[%[[A00]]] : memref<512xf32, #gpu.address_space<workgroup>>
+// CHECK-COUNT-3: memref.load %arg1
+// CHECK-NOT: vector.gather
+// CHECK-NOT: vector.contract
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @cope(%gates: memref<16x8xf32>, %table: memref<512xf32, #gpu.address_space<workgroup>>, %base: index, %x: f32) kernel {
+      %c0 = arith.constant 0 : index
+      scf.execute_region no_inline {
+        %pad = arith.constant 0.0 : f32
+        %zeros = arith.constant dense<0.0> : vector<16x8xf32>
+        %ones = arith.constant dense<[[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]> : vector<8x8xf32>
+        %all = arith.constant dense<true> : vector<16x8xi1>
+        %g = vector.broadcast %x : f32 to vector<16x8xf32>
+        %suffix = vector.contract {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %g, %ones, %zeros : vector<16x8xf32>, vector<8x8xf32> into vector<16x8xf32>
+        %at = arith.fptosi %suffix : vector<16x8xf32> to vector<16x8xi32>
+        %z = vector.gather %table[%base] [%at], %all, %zeros : memref<512xf32, #gpu.address_space<workgroup>>, vector<16x8xi32>, vector<16x8xi1>, vector<16x8xf32> into vector<16x8xf32>
+        vector.transfer_write %z, %gates[%c0, %c0] {in_bounds = [true, true]} : vector<16x8xf32>, memref<16x8xf32>
+        scf.yield
+      } {infini.mma_fragments, infini.warp_level}
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 // Tiles must come from shared memory as 16-bit words.
 module attributes {gpu.container_module} {
   gpu.module @kernels {

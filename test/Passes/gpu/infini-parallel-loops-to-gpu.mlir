@@ -162,6 +162,42 @@ func.func @vector_staging(%in: memref<2x4x8xf16>, %out: memref<2x4x8xf16>) {
 
 // -----
 
+// So does one read through a reshaped view of it (a gather from a table
+// flattened by memref.collapse_shape, as CoPE's z = q E is read), the view
+// then in shared memory too.
+// CHECK-LABEL: func.func @reshaped_temporary
+// CHECK: gpu.launch {{.*}} workgroup(%[[TABLE:[^ ]+]] : memref<4x8xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[FLAT:.+]] = memref.collapse_shape %[[TABLE]] {{\[\[}}0, 1]] : memref<4x8xf32, #gpu.address_space<workgroup>> into memref<32xf32, #gpu.address_space<workgroup>>
+// CHECK: vector.store %{{.+}}, %[[TABLE]]
+// CHECK: vector.gather %[[FLAT]]
+func.func @reshaped_temporary(%in: memref<2x4x8xf32>, %at: vector<8xi32>, %out: memref<2x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %all = arith.constant dense<true> : vector<8xi1>
+  %zeros = arith.constant dense<0.0> : vector<8xf32>
+  scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
+    %table = memref.alloc() : memref<4x8xf32>
+    %flat = memref.collapse_shape %table [[0, 1]] : memref<4x8xf32> into memref<32xf32>
+    scf.parallel (%r) = (%c0) to (%c4) step (%c1) {
+      %v = vector.load %in[%b, %r, %c0] : memref<2x4x8xf32>, vector<8xf32>
+      vector.store %v, %table[%r, %c0] : memref<4x8xf32>, vector<8xf32>
+      scf.reduce
+    }
+    scf.parallel (%r) = (%c0) to (%c1) step (%c1) {
+      %v = vector.gather %flat[%c0] [%at], %all, %zeros : memref<32xf32>, vector<8xi32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
+      vector.store %v, %out[%b, %c0] : memref<2x8xf32>, vector<8xf32>
+      scf.reduce
+    }
+    memref.dealloc %table : memref<4x8xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // Two phases that neither write what the other accesses (a tile product's
 // staging of its two inputs: global reads, writes of distinct shared tiles)
 // need no barrier between them; the phase that reads both tiles does.
