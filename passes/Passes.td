@@ -323,10 +323,10 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
        it has exactly one iteration per warp: each warp runs its iteration
        and the loops inside are the block's phases, with barriers; serial loops and conditionals around nested loops run
        in every thread with uniform control flow. The body's temporaries
-       that are only loaded and stored live in shared memory (vector
-       loads, stores and transfers count as loads and stores): workgroup
-       attributions up to the 48 KiB a block gets without opting in,
-       beyond that, up to 112 KiB, 16-byte aligned `memref.view`s of
+       that are only loaded and stored, directly or through collapse and
+       expand views, live in shared memory (vector loads, stores, transfers
+       and gathers count as loads and stores): workgroup attributions up
+       to the 48 KiB a block gets without opting in, beyond that, up to 112 KiB, 16-byte aligned `memref.view`s of
        `gpu.dynamic_shared_memory`, whose size the launch passes (the
        runtime opts the kernel in; the fused attention's tiles for 64-wide
        heads take 101 KiB). The others live in a device scratch buffer, one
@@ -363,10 +363,12 @@ def GPUFlashAttention
     : Pass<"infini-gpu-flash-attention", "mlir::func::FuncOp"> {
   let summary = "Causal attention on tensor cores with the scores in registers";
   let description = [{
-    Lowers each `infini.local_attention` without a bias (CoPE and other
-    biases keep `infini-fuse-attention`'s kernel), with static heads and
-    tokens, tokens a multiple of 16 and a head size a multiple of 16 up to
-    128, into the flash-attention-2 scheme on tensor cores. It runs in GPU
+    Lowers each `infini.local_attention` without a bias or with the bias of
+    an `infini.cope` of the same query and key used by it alone, with a
+    multiple of 8 positions up to 128 (other biases keep
+    `infini-fuse-attention`'s kernel), with static heads and tokens, tokens
+    a multiple of 16 and a head size a multiple of 16 up to 128, into the
+    flash-attention-2 scheme on tensor cores. It runs in GPU
     stage 1 with `tensor-cores=f16|bf16`, and writes memref code
     (`bufferization.to_buffer` of Q, K and V, `to_tensor` of the output)
     that stage 2 takes as it is.
@@ -398,6 +400,21 @@ def GPUFlashAttention
     `O / l` from the registers to the output. No scores, probabilities or
     output tiles pass through shared memory: per key tile the block meets
     at two barriers.
+
+    With CoPE the block also stages `E` (`[Dh, P]`) once, and a first
+    region writes each warp's `z = q E` (a product of its Q fragments with
+    E, the staging scale undone) to its 16 rows of a `16 warps x P` f32
+    table in shared memory. The key tiles are then walked from the last to
+    the first, each row's sum of the gates right of the tile carried along
+    (the online softmax takes any order). Per tile, before the softmax:
+    the gates `sigmoid(l)` (zero where masked), each 8-key slice's row sums
+    (`vector.multi_reduction`), and the positions `p` = the carried sum,
+    plus the slices to the right, plus the suffix sums within the slice (a
+    `vector.contract` with the constant 8 x 8 triangle of ones, which
+    `infini-gpu-warp-mma` turns into a scan over each row's lanes), clamped
+    to `P - 1`; the bias `(1 - w) z[floor p] + w z[ceil p]` reads the
+    table with `vector.gather` and is added to the base-2 scores times
+    `log2(e)`.
   }];
   let options = [
     Option<"tensorCores", "tensor-cores", "std::string", /*default=*/"\"f16\"",
@@ -579,7 +596,10 @@ def GPUWarpMma : Pass<"infini-gpu-warp-mma", "mlir::gpu::GPUModuleOp"> {
     read through the transposed map), a product `mma.sync` (bf16 ones
     `nvvm.mma.sync` on bf16 multiplicands), a `vector.multi_reduction` over
     a tile's columns the lane's pair and xor shuffles 1 and 2 (the four lanes
-    of a row), a broadcast of a row vector (through its 16 x 1 shape cast)
+    of a row), a product of a 16 x 8 f32 tile with the constant 8 x 8
+    triangle of ones (t >= c, the suffix sums along each row) the lane's
+    pair and two shuffles down from the lanes right of it in its row, a
+    `vector.gather` of a tile from a 1-D buffer (all lanes on) four loads, a broadcast of a row vector (through its 16 x 1 shape cast)
     or of a scalar the lane's values repeated, an `insert_strided_slice` of
     a 16 x 8 tile into a 16 x 16 one the matching register rows (the
     accumulator layout is the left operand's), a constant a splat or, for a
