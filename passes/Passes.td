@@ -326,11 +326,13 @@ def ParallelLoopsToGPU : Pass<"infini-parallel-loops-to-gpu", "mlir::func::FuncO
        that are only loaded and stored, directly or through collapse and
        expand views, live in shared memory (vector loads, stores, transfers
        and gathers count as loads and stores): workgroup attributions up
-       to the 48 KiB a block gets without opting in, beyond that, up to 112 KiB, 16-byte aligned `memref.view`s of
+       to the 48 KiB a block gets without opting in, beyond that, up to
+       112 KiB, 16-byte aligned `memref.view`s of
        `gpu.dynamic_shared_memory`, whose size the launch passes (the
-       runtime opts the kernel in; the fused attention's tiles for 64-wide
-       heads take 101 KiB). The others live in a device scratch buffer, one
-       slice per block, viewed with `memref.view`. Deallocations in loop bodies are dropped.
+       runtime opts the kernel in; the flash attention with CoPE over 64
+       positions of 64-wide heads takes 52 KiB). The others live in a
+       device scratch buffer, one slice per block, viewed with
+       `memref.view`. Deallocations in loop bodies are dropped.
     3. Host code that still reads or writes memory outside any parallel
        loop (a zero-rank op, a serial loop) runs in a one-thread launch.
 

@@ -14,6 +14,11 @@
 // shuffles, a row's broadcast a register copy, and the probabilities become
 // the left operand of the value product without leaving the registers.
 //
+// CoPE's bias is computed in the same registers: its gates' suffix sums are
+// a product with a triangle of ones (a scan over each row's lanes once
+// distributed), and z = q E, read at data-dependent positions, goes to a
+// per-warp table in shared memory once per block.
+//
 //===----------------------------------------------------------------------===//
 
 #include "dialect/InfiniOps.h"
@@ -189,7 +194,8 @@ struct FlashAttentionBuilder {
   /// The warp's step over the staged key tile at `key0`, given its first
   /// query row `warpRow` (absolute) and `localRow` (in the query tile):
   /// `carried` holds the output's 16 x 8 tiles, then the running row
-  /// maximum and row sum; returns their updates.
+  /// maximum and row sum, then with CoPE the sum of each row's gates in the
+  /// key tiles already walked (right of this one); returns their updates.
   SmallVector<Value> keyStep(ValueRange carried, Value localRow, Value warpRow,
                              Value key0, Value queryTile, Value keyTile,
                              Value valueTile) {

@@ -558,7 +558,8 @@ static constexpr int64_t kStaticSharedMemoryBytes = 48 * 1024;
 /// Shared memory a block may use at most, as dynamic shared memory the
 /// runtime opts its kernel into: within what sm_80 gives a block (163 KiB),
 /// and room for two such blocks per multiprocessor on sm_90 (227 KiB). The
-/// fused attention's tiles for 64-wide heads take 101 KiB.
+/// flash attention with CoPE over 64 positions of 64-wide heads takes
+/// 52 KiB.
 static constexpr int64_t kSharedMemoryBytes = 112 * 1024;
 /// Alignment of each buffer in dynamic shared memory (ldmatrix reads
 /// 16-byte rows).
