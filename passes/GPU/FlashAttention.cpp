@@ -86,6 +86,19 @@ struct FlashAttentionBuilder {
     return loop.getInductionVars()[0];
   }
 
+  /// A block phase over a `rows` x `columns` tile four elements at a time,
+  /// neighbouring iterations on neighbouring quads of a row; the insertion
+  /// point moves into its body. Returns the quad's row and first column.
+  std::pair<Value, Value> quadPhase(int64_t rows, int64_t columns) {
+    int64_t quads = columns / 4;
+    Value i = parallelLoop(rows * quads);
+    Value row = arith::DivUIOp::create(rewriter, loc, i, index(quads));
+    Value column = arith::MulIOp::create(
+        rewriter, loc, arith::RemUIOp::create(rewriter, loc, i, index(quads)),
+        index(4));
+    return {row, column};
+  }
+
   /// A block phase that copies `rows` rows of each source (rank-4, at
   /// (batch, head, row0)) into its shared tile, times `scale` and rounded to
   /// 16 bits, four elements per thread and step (16 coalesced bytes); rows
@@ -93,12 +106,7 @@ struct FlashAttentionBuilder {
   void stageRows(ArrayRef<std::pair<Value, Value>> tiles, Value batch,
                  Value head, Value row0, int64_t rows, double scale = 1.0) {
     OpBuilder::InsertionGuard guard(rewriter);
-    int64_t quads = headDim / 4;
-    Value i = parallelLoop(rows * quads);
-    Value row = arith::DivUIOp::create(rewriter, loc, i, index(quads));
-    Value column = arith::MulIOp::create(
-        rewriter, loc, arith::RemUIOp::create(rewriter, loc, i, index(quads)),
-        index(4));
+    auto [row, column] = quadPhase(rows, headDim);
     Value sourceRow = arith::AddIOp::create(rewriter, loc, row0, row);
     Value inSegment = arith::CmpIOp::create(
         rewriter, loc, arith::CmpIPredicate::ult, sourceRow, index(tokens));
@@ -423,12 +431,7 @@ struct FlashAttentionBuilder {
   /// the shared `tile`, rounded to 16 bits, four elements at a time.
   void stageMatrix(Value source, Value tile, int64_t rows, int64_t columns) {
     OpBuilder::InsertionGuard guard(rewriter);
-    int64_t quads = columns / 4;
-    Value i = parallelLoop(rows * quads);
-    Value row = arith::DivUIOp::create(rewriter, loc, i, index(quads));
-    Value column = arith::MulIOp::create(
-        rewriter, loc, arith::RemUIOp::create(rewriter, loc, i, index(quads)),
-        index(4));
+    auto [row, column] = quadPhase(rows, columns);
     Value quad =
         vector::LoadOp::create(rewriter, loc, VectorType::get({4}, f32), source,
                                ValueRange{row, column});

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 
@@ -570,7 +571,6 @@ LogicalResult infini::distributeMmaFragments(IRRewriter &rewriter,
     if (auto read = dyn_cast<vector::TransferReadOp>(op))
       distribution.bf16 |= getElementTypeOrSelf(read.getBase()).isBF16();
   for (Operation *op : ops) {
-    LogicalResult result = success();
     if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
       if (!wholeTypes.count(constant.getResult()))
         continue;
@@ -586,22 +586,36 @@ LogicalResult infini::distributeMmaFragments(IRRewriter &rewriter,
       rewriter.replaceOp(constant, *lane);
       continue;
     }
-    if (auto read = dyn_cast<vector::TransferReadOp>(op))
-      result = distribution.distributeRead(read, wholeTypes[read.getResult()]);
-    else if (auto contract = dyn_cast<vector::ContractionOp>(op))
-      result = distribution.distributeContract(contract);
-    else if (auto reduction = dyn_cast<vector::MultiDimReductionOp>(op))
-      result = distribution.distributeReduction(reduction);
-    else if (auto broadcast = dyn_cast<vector::BroadcastOp>(op))
-      result = distribution.distributeBroadcast(broadcast);
-    else if (auto insert = dyn_cast<vector::InsertStridedSliceOp>(op))
-      result = distribution.distributeInsert(insert);
-    else if (auto write = dyn_cast<vector::TransferWriteOp>(op))
-      result = distribution.distributeWrite(write);
-    else if (auto gather = dyn_cast<vector::GatherOp>(op))
-      result = distribution.distributeGather(gather);
-    else if (!holdsPerLane(op))
-      return op->emitOpError() << "cannot be distributed over a warp's lanes";
+    LogicalResult result =
+        TypeSwitch<Operation *, LogicalResult>(op)
+            .Case([&](vector::TransferReadOp read) {
+              return distribution.distributeRead(read,
+                                                 wholeTypes[read.getResult()]);
+            })
+            .Case([&](vector::ContractionOp contract) {
+              return distribution.distributeContract(contract);
+            })
+            .Case([&](vector::MultiDimReductionOp reduction) {
+              return distribution.distributeReduction(reduction);
+            })
+            .Case([&](vector::BroadcastOp broadcast) {
+              return distribution.distributeBroadcast(broadcast);
+            })
+            .Case([&](vector::InsertStridedSliceOp insert) {
+              return distribution.distributeInsert(insert);
+            })
+            .Case([&](vector::TransferWriteOp write) {
+              return distribution.distributeWrite(write);
+            })
+            .Case([&](vector::GatherOp gather) {
+              return distribution.distributeGather(gather);
+            })
+            .Default([](Operation *other) -> LogicalResult {
+              if (holdsPerLane(other))
+                return success();
+              return other->emitOpError()
+                     << "cannot be distributed over a warp's lanes";
+            });
     if (failed(result))
       return failure();
   }
