@@ -54,6 +54,16 @@ inline mlir::Location kernelKindLoc(mlir::Location loc, llvm::StringRef kind) {
       mlir::StringAttr::get(loc.getContext(), kKernelKindPrefix + kind), loc);
 }
 
+/// Gives `reshape` (a memref.collapse_shape or expand_shape) the memory
+/// space of its source, after the source moved (to shared or host memory).
+inline void takeSourceMemorySpace(mlir::Operation *reshape) {
+  auto source = mlir::cast<mlir::MemRefType>(reshape->getOperand(0).getType());
+  auto type = mlir::cast<mlir::MemRefType>(reshape->getResult(0).getType());
+  reshape->getResult(0).setType(
+      mlir::MemRefType::get(type.getShape(), type.getElementType(),
+                            type.getLayout(), source.getMemorySpace()));
+}
+
 /// Whether `loop`'s body holds another `scf.parallel`: on the GPU the loop
 /// is then a cooperative block of phases rather than threads alone.
 inline bool hasNestedParallelLoop(mlir::scf::ParallelOp loop) {

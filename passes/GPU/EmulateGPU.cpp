@@ -168,13 +168,8 @@ static LogicalResult emulateLaunch(IRRewriter &rewriter,
     Operation *clone = rewriter.clone(op, mapping);
     // Reshaped views of shared memory are now views of host memory.
     clone->walk([](Operation *inner) {
-      if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(inner))
-        return;
-      auto source = cast<MemRefType>(inner->getOperand(0).getType());
-      auto type = cast<MemRefType>(inner->getResult(0).getType());
-      inner->getResult(0).setType(
-          MemRefType::get(type.getShape(), type.getElementType(),
-                          type.getLayout(), source.getMemorySpace()));
+      if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(inner))
+        infini::takeSourceMemorySpace(inner);
     });
     SmallVector<Operation *> nested;
     clone->walk([&](Operation *inner) {

@@ -471,15 +471,15 @@ static bool holdsPerLane(Operation *op) {
                        [](Type type) { return isa<VectorType>(type); });
 }
 
-LogicalResult infini::distributeMmaFragments(IRRewriter &rewriter,
-                                             gpu::GPUFuncOp kernel) {
+FailureOr<bool> infini::distributeMmaFragments(IRRewriter &rewriter,
+                                               gpu::GPUFuncOp kernel) {
   SmallVector<scf::ExecuteRegionOp> regions;
   kernel.walk([&](scf::ExecuteRegionOp region) {
     if (region->hasAttr(kMmaFragmentsAttrName))
       regions.push_back(region);
   });
   if (regions.empty())
-    return success();
+    return false;
 
   // The whole-warp values: those of the regions, and those the loops
   // around them carry from one region to the next.
@@ -619,5 +619,5 @@ LogicalResult infini::distributeMmaFragments(IRRewriter &rewriter,
     if (failed(result))
       return failure();
   }
-  return success();
+  return true;
 }

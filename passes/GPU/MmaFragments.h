@@ -24,10 +24,11 @@ namespace infini {
 ///   - 16-element row vectors: vector<2>, rows g and g + 8.
 /// Operand tiles are read by ldmatrix, products are mma.sync, a reduction
 /// over a tile's columns is the lane's pair and two xor shuffles among the
-/// four lanes of a row. Fails, with an error on the op, where a region holds
-/// an op it cannot distribute.
-mlir::LogicalResult distributeMmaFragments(mlir::IRRewriter &rewriter,
-                                           mlir::gpu::GPUFuncOp kernel);
+/// four lanes of a row. Returns whether the kernel had such regions; fails,
+/// with an error on the op, where a region holds an op it cannot
+/// distribute.
+mlir::FailureOr<bool> distributeMmaFragments(mlir::IRRewriter &rewriter,
+                                             mlir::gpu::GPUFuncOp kernel);
 
 /// An m16n8k16 mma.sync of the per-lane fragments `a` (vector<4x2>), `b`
 /// (vector<2x2>) of bf16 bits (any 16-bit element type) and the f32

@@ -399,15 +399,11 @@ static bool onlyAccessed(Value buffer) {
 /// Gives the reshaped views of `buffer`, now in shared memory, its memory
 /// space.
 static void reshapeViewsInto(Value buffer) {
-  Attribute space = cast<MemRefType>(buffer.getType()).getMemorySpace();
   for (Operation *user : buffer.getUsers()) {
     if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user))
       continue;
-    Value view = user->getResult(0);
-    auto type = cast<MemRefType>(view.getType());
-    view.setType(MemRefType::get(type.getShape(), type.getElementType(),
-                                 type.getLayout(), space));
-    reshapeViewsInto(view);
+    infini::takeSourceMemorySpace(user);
+    reshapeViewsInto(user->getResult(0));
   }
 }
 

@@ -224,19 +224,12 @@ struct GPUWarpMmaPass : public infini::impl::GPUWarpMmaBase<GPUWarpMmaPass> {
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
     for (auto kernel : getOperation().getOps<gpu::GPUFuncOp>()) {
-      bool hasFragments =
-          kernel
-              ->walk([](scf::ExecuteRegionOp region) {
-                return region->hasAttr(infini::kMmaFragmentsAttrName)
-                           ? WalkResult::interrupt()
-                           : WalkResult::advance();
-              })
-              .wasInterrupted();
-      if (!hasFragments)
-        continue;
-      if (failed(infini::distributeMmaFragments(rewriter, kernel)))
+      FailureOr<bool> distributed =
+          infini::distributeMmaFragments(rewriter, kernel);
+      if (failed(distributed))
         return signalPassFailure();
-      alignSharedMemory(kernel);
+      if (*distributed)
+        alignSharedMemory(kernel);
     }
     SmallVector<scf::ExecuteRegionOp> regions;
     getOperation()->walk([&](scf::ExecuteRegionOp region) {
