@@ -11,7 +11,9 @@ For each model of benchmarks/configs it writes random weights and an 8,192-token
 input (batch 1, or --batch sequences of it), runs the artifact with `infini-run --time` and the PyTorch peer
 (benchmarks/torch_peer.py, eager float32 on cuda, scaled_dot_product_attention
 where there is no CoPE), checks the two outputs agree within SPEC's bound, and
-prints tokens/s and GFLOP/s of both and their ratio, measured in this run.
+prints tokens/s and GFLOP/s of both and their ratio, measured in this run,
+and infini's tokens/s with each kernel launched on its own (--cuda-graphs=false)
+beside its default, a step's launches as one CUDA graph.
 With --tensor-cores it runs the artifacts compiled with --tensor-cores=f16
 against the peer under torch.autocast(float16), both on f16 tensor cores.
 
@@ -40,12 +42,13 @@ import make_case  # noqa: E402
 from run import MODELS, flops, load_config  # noqa: E402
 
 
-def best_infini(runner, artifact, weights, inp, out, repeats):
+def best_infini(runner, artifact, weights, inp, out, repeats, extra=()):
     """Best tokens/s over `repeats` runs, from infini-run --time (whole run)."""
     best = 0.0
     for _ in range(repeats):
         proc = subprocess.run([runner, artifact, "--weights", weights, "--input", inp,
-                               "--output", out, "--time"], capture_output=True, text=True)
+                               "--output", out, "--time", *extra],
+                              capture_output=True, text=True)
         if proc.returncode:
             raise RuntimeError(proc.stderr.strip())
         best = max(best, float(proc.stdout.rsplit(":", 1)[1].split()[0]))
@@ -137,8 +140,9 @@ def main(argv=None):
         args.artifacts = os.path.join(
             ROOT, "bench-artifacts-f16" if args.tensor_cores else "bench-artifacts")
 
-    rows = [("model", "infini tok/s", "GFLOP/s", f"PyTorch {args.device} tok/s", "GFLOP/s",
-             "infini/PyTorch", "max |err| / bound", "attention TFLOP/s", "% of peak")]
+    rows = [("model", "infini tok/s", "GFLOP/s", "no graphs tok/s",
+             f"PyTorch {args.device} tok/s", "GFLOP/s", "infini/PyTorch",
+             "max |err| / bound", "attention TFLOP/s", "% of peak")]
     work = tempfile.mkdtemp(prefix="infini-gpu-bench-")
     for name, (config_file, _) in MODELS.items():
         cfg_path = os.path.join(HERE, "configs", config_file)
@@ -150,6 +154,8 @@ def main(argv=None):
                              f_("in.npy"))
         infini = best_infini(args.runner, artifact, f_("w.safetensors"), f_("in.npy"),
                              f_("infini.npy"), args.repeats)
+        direct = best_infini(args.runner, artifact, f_("w.safetensors"), f_("in.npy"),
+                             f_("direct.npy"), args.repeats, ["--cuda-graphs=false"])
         torch_s = best_torch(cfg_path, f_("w.safetensors"), f_("in.npy"), f_("torch.npy"),
                              args.repeats, args.device, args.tensor_cores)
         a, b = np.load(f_("infini.npy")), np.load(f_("torch.npy"))
@@ -177,7 +183,7 @@ def main(argv=None):
                 if peak:
                     share = f"{100 * tflops / peak:.1f}%"
         rows.append((name, f"{infini:,.0f}", f"{total / tokens * infini / 1e9:,.0f}",
-                     f"{torch_tps:,.0f}", f"{total / torch_s / 1e9:,.0f}",
+                     f"{direct:,.0f}", f"{torch_tps:,.0f}", f"{total / torch_s / 1e9:,.0f}",
                      f"{infini / torch_tps:.2f}x", f"{worst:.2f}", attention_tflops, share))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:

@@ -8,6 +8,7 @@
 
 #include "runtime/CudaBackend.h"
 #include "runtime/DeviceBlockCache.h"
+#include "runtime/LaunchGraphs.h"
 
 #include <algorithm>
 #include <atomic>
@@ -31,7 +32,21 @@ using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphNode = struct CUgraphNode_st *;
+using CUgraphExec = struct CUgraphExec_st *;
 constexpr CUresult kSuccess = 0;
+
+/// CUDA_KERNEL_NODE_PARAMS_v2, as cuda.h lays it out.
+struct KernelNodeParams {
+  CUfunction function;
+  unsigned grid[3], block[3];
+  unsigned sharedBytes;
+  void **params;
+  void **extra;
+  void *kernel;
+  CUcontext context;
+};
 
 /// The driver entry points, resolved once by name (the `_v2` ABI where the
 /// driver has one).
@@ -68,6 +83,17 @@ struct Driver {
   CUresult (*memsetD8)(CUdeviceptr, unsigned char, size_t);
   CUresult (*memsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
   CUresult (*memsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
+  // CUDA graphs, where the driver has them (12.4 and later, for
+  // cuFuncGetParamInfo); without them kernels are launched one by one.
+  CUresult (*funcGetParamInfo)(CUfunction, size_t, size_t *, size_t *);
+  CUresult (*graphCreate)(CUgraph *, unsigned);
+  CUresult (*graphAddKernelNode)(CUgraphNode *, CUgraph, const CUgraphNode *,
+                                 size_t, const KernelNodeParams *);
+  CUresult (*graphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*graphLaunch)(CUgraphExec, CUstream);
+  CUresult (*graphExecDestroy)(CUgraphExec);
+  CUresult (*graphDestroy)(CUgraph);
+  bool hasGraphs = false;
 };
 
 /// Step temporaries straight from the driver, for the DeviceBlockCache.
@@ -96,6 +122,9 @@ private:
 /// Free step temporaries kept beyond this go back to the driver (a step of
 /// the benchmark models holds a few hundred MB of them).
 constexpr size_t kMaxCachedTemporaryBytes = size_t(8) << 30;
+/// Instantiated step graphs kept: a run alternates between two (the state
+/// swaps buffers), a session's last segment may add one.
+constexpr size_t kCachedGraphs = 8;
 
 /// The process's one CUDA device: driver, context, first recorded error.
 struct CudaState {
@@ -116,6 +145,14 @@ struct CudaState {
   std::map<CUfunction, int32_t> sharedMemoryLimits;
   /// Kernel names, for profiles.
   std::map<CUfunction, std::string> kernelNames;
+
+  /// CUDA graphs (LaunchGraphs.h): the launches queued on each stream since
+  /// it was last synchronized, the parameter sizes of each kernel, and the
+  /// graphs instantiated for sequences seen twice.
+  std::mutex graphMutex;
+  std::map<CUstream, LaunchSequence> queued;
+  std::map<CUfunction, std::vector<size_t>> parameterSizes;
+  LaunchGraphCache graphs{kCachedGraphs};
 
   /// A launch bracketed by timing events, until its stream is synchronized.
   struct TimedLaunch {
@@ -196,6 +233,8 @@ struct CudaState {
 CudaState *state = nullptr;
 /// Set by enableCudaKernelProfiling.
 std::atomic<bool> kernelProfiling{false};
+/// Cleared by disableCudaGraphs, or when the driver fails to build one.
+std::atomic<bool> graphsAllowed{true};
 
 template <typename Fn>
 bool resolve(void *library, const char *symbol, Fn &function,
@@ -251,6 +290,17 @@ bool loadDriver(Driver &driver, std::string &error) {
             "': it is older than this runtime supports";
     return false;
   }
+  std::string noGraphs;
+  resolve(library, "cuFuncGetParamInfo", driver.funcGetParamInfo, noGraphs);
+  resolve(library, "cuGraphCreate", driver.graphCreate, noGraphs);
+  resolve(library, "cuGraphAddKernelNode_v2", driver.graphAddKernelNode,
+          noGraphs);
+  resolve(library, "cuGraphInstantiateWithFlags", driver.graphInstantiate,
+          noGraphs);
+  resolve(library, "cuGraphLaunch", driver.graphLaunch, noGraphs);
+  resolve(library, "cuGraphExecDestroy", driver.graphExecDestroy, noGraphs);
+  resolve(library, "cuGraphDestroy", driver.graphDestroy, noGraphs);
+  driver.hasGraphs = noGraphs.empty();
   return true;
 }
 
@@ -291,6 +341,8 @@ public:
 } // namespace
 
 void infini::rt::enableCudaKernelProfiling() { kernelProfiling = true; }
+
+void infini::rt::disableCudaGraphs() { graphsAllowed = false; }
 
 StatusOr<KernelProfile> infini::rt::cudaKernelProfile() {
   if (!state)
@@ -359,6 +411,137 @@ StatusOr<std::shared_ptr<DeviceMemory>> infini::rt::openCudaDevice() {
       state->check((call), name);                                              \
   } while (false)
 
+//===----------------------------------------------------------------------===//
+// CUDA graphs of the launches queued on a stream (LaunchGraphs.h)
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Whether launches are recorded for graphs: the driver has them, and
+/// neither profiling (which times each launch) nor the user turned them off.
+bool recordingLaunches() {
+  return state && state->driver.hasGraphs && graphsAllowed &&
+         !kernelProfiling && !state->hasFailed();
+}
+
+/// The size of each of `function`'s `count` parameters, or null where the
+/// driver cannot tell, which stops the recording (graphMutex held).
+const std::vector<size_t> *parameterSizes(CUfunction function, size_t count) {
+  auto [sizes, inserted] = state->parameterSizes.try_emplace(function);
+  if (inserted)
+    for (size_t i = 0; i < count; ++i) {
+      size_t offset = 0, size = 0;
+      if (state->driver.funcGetParamInfo(function, i, &offset, &size) !=
+          kSuccess) {
+        state->parameterSizes.erase(sizes);
+        graphsAllowed = false;
+        return nullptr;
+      }
+      sizes->second.push_back(size);
+    }
+  return sizes->second.size() == count ? &sizes->second : nullptr;
+}
+
+/// Launches `sequence` on `stream` one kernel at a time.
+void launchEach(LaunchSequence &sequence, CUstream stream) {
+  for (RecordedLaunch &launch : sequence.launches()) {
+    std::vector<void *> params = launch.parameterPointers();
+    INFINI_CUDA_CALL(
+        state->driver.launchKernel(
+            static_cast<CUfunction>(const_cast<void *>(launch.function)),
+            launch.grid[0], launch.grid[1], launch.grid[2], launch.block[0],
+            launch.block[1], launch.block[2], launch.sharedBytes, stream,
+            params.data(), nullptr),
+        "cuLaunchKernel");
+  }
+}
+
+/// An executable graph of `sequence`'s launches, each after the one before,
+/// or null where the driver builds none.
+CUgraphExec instantiate(LaunchSequence &sequence) {
+  const Driver &driver = state->driver;
+  CUgraph graph = nullptr;
+  if (driver.graphCreate(&graph, 0) != kSuccess)
+    return nullptr;
+  CUgraphNode previous = nullptr;
+  bool built = true;
+  for (RecordedLaunch &launch : sequence.launches()) {
+    std::vector<void *> params = launch.parameterPointers();
+    KernelNodeParams node{
+        static_cast<CUfunction>(const_cast<void *>(launch.function)),
+        {launch.grid[0], launch.grid[1], launch.grid[2]},
+        {launch.block[0], launch.block[1], launch.block[2]},
+        launch.sharedBytes,
+        params.data(),
+        nullptr,
+        nullptr,
+        nullptr};
+    CUgraphNode added = nullptr;
+    if (driver.graphAddKernelNode(&added, graph, previous ? &previous : nullptr,
+                                  previous ? 1 : 0, &node) != kSuccess) {
+      built = false;
+      break;
+    }
+    previous = added;
+  }
+  CUgraphExec executable = nullptr;
+  if (built && driver.graphInstantiate(&executable, graph, 0) != kSuccess)
+    executable = nullptr;
+  driver.graphDestroy(graph);
+  return executable;
+}
+
+/// Submits the launches queued on `stream`: as one graph where the same
+/// sequence has one or was seen before, else one by one (graphMutex held).
+void submitQueued(CUstream stream) {
+  auto queued = state->queued.find(stream);
+  if (queued == state->queued.end())
+    return;
+  LaunchSequence sequence = std::move(queued->second);
+  state->queued.erase(queued);
+  if (sequence.empty() || state->hasFailed())
+    return;
+  auto executable =
+      static_cast<CUgraphExec>(state->graphs.find(sequence.key()));
+  if (!executable && graphsAllowed &&
+      state->graphs.seenBefore(sequence.key())) {
+    executable = instantiate(sequence);
+    if (executable) {
+      for (void *evicted : state->graphs.insert(sequence.key(), executable))
+        state->driver.graphExecDestroy(static_cast<CUgraphExec>(evicted));
+    } else {
+      // The driver builds no graph of these launches: launched one by one,
+      // they succeed or report why; later ones are not recorded.
+      graphsAllowed = false;
+    }
+  }
+  if (executable)
+    INFINI_CUDA_CALL(state->driver.graphLaunch(executable, stream),
+                     "cuGraphLaunch");
+  else
+    launchEach(sequence, stream);
+}
+
+/// Submits what is queued on `stream`, before other work is queued on it or
+/// it is waited for.
+void submitQueuedLocked(CUstream stream) {
+  if (!state)
+    return;
+  std::lock_guard<std::mutex> lock(state->graphMutex);
+  submitQueued(stream);
+}
+
+/// Submits what is queued on every stream, and forgets every graph (before
+/// a module goes, whose kernels they launch).
+void submitAllAndForgetGraphs() {
+  std::lock_guard<std::mutex> lock(state->graphMutex);
+  while (!state->queued.empty())
+    submitQueued(state->queued.begin()->first);
+  for (void *graph : state->graphs.clear())
+    state->driver.graphExecDestroy(static_cast<CUgraphExec>(graph));
+  state->parameterSizes.clear();
+}
+} // namespace
+
 INFINI_EXPORT CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
   CUmodule module = nullptr;
   INFINI_CUDA_CALL(state->driver.moduleLoadData(&module, data),
@@ -369,6 +552,7 @@ INFINI_EXPORT CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
 INFINI_EXPORT void mgpuModuleUnload(CUmodule module) {
   if (!state || !module)
     return;
+  submitAllAndForgetGraphs();
   {
     std::lock_guard<std::mutex> lock(state->functionMutex);
     for (auto it = state->functions.begin(); it != state->functions.end();) {
@@ -415,7 +599,7 @@ INFINI_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
                                     intptr_t blockX, intptr_t blockY,
                                     intptr_t blockZ, int32_t sharedMemory,
                                     CUstream stream, void **params,
-                                    void **extra, size_t /*paramsCount*/) {
+                                    void **extra, size_t paramsCount) {
   // Kernels whose tiles take more shared memory than a block gets by
   // default are opted in first, once.
   if (function && sharedMemory > kDefaultSharedMemoryBytes) {
@@ -431,6 +615,27 @@ INFINI_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
   }
   if (!function)
     return;
+  if (state) {
+    std::lock_guard<std::mutex> lock(state->graphMutex);
+    if (recordingLaunches() && !extra) {
+      if (const std::vector<size_t> *sizes =
+              parameterSizes(function, paramsCount)) {
+        RecordedLaunch launch;
+        launch.function = function;
+        unsigned shape[] = {unsigned(gridX),  unsigned(gridY),
+                            unsigned(gridZ),  unsigned(blockX),
+                            unsigned(blockY), unsigned(blockZ)};
+        std::copy(shape, shape + 3, launch.grid);
+        std::copy(shape + 3, shape + 6, launch.block);
+        launch.sharedBytes = unsigned(sharedMemory);
+        launch.copyParameters(params, *sizes);
+        state->queued[stream].add(std::move(launch));
+        return;
+      }
+    }
+    // Launched now: what was queued before it goes first.
+    submitQueued(stream);
+  }
   // Profiling: the launch between two timing events on its stream.
   std::optional<CudaState::TimedLaunch> timed;
   std::unique_lock<std::mutex> profileLock;
@@ -468,6 +673,7 @@ INFINI_EXPORT CUstream mgpuStreamCreate() {
 }
 
 INFINI_EXPORT void mgpuStreamSynchronize(CUstream stream) {
+  submitQueuedLocked(stream);
   INFINI_CUDA_CALL(state->driver.streamSynchronize(stream),
                    "cuStreamSynchronize");
   if (state && !state->hasFailed()) {
@@ -479,6 +685,7 @@ INFINI_EXPORT void mgpuStreamSynchronize(CUstream stream) {
 INFINI_EXPORT void mgpuStreamDestroy(CUstream stream) {
   if (!state || !stream)
     return;
+  submitQueuedLocked(stream);
   // Host code synchronizes a stream before destroying it; should it not,
   // the blocks freed on it must wait for its kernels before reuse.
   if (state->temporaries.hasPending(stream))
@@ -487,6 +694,7 @@ INFINI_EXPORT void mgpuStreamDestroy(CUstream stream) {
 }
 
 INFINI_EXPORT void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
+  submitQueuedLocked(stream);
   INFINI_CUDA_CALL(state->driver.streamWaitEvent(stream, event, 0),
                    "cuStreamWaitEvent");
 }
@@ -508,6 +716,7 @@ INFINI_EXPORT void mgpuEventSynchronize(CUevent event) {
 }
 
 INFINI_EXPORT void mgpuEventRecord(CUevent event, CUstream stream) {
+  submitQueuedLocked(stream);
   INFINI_CUDA_CALL(state->driver.eventRecord(event, stream), "cuEventRecord");
 }
 
@@ -528,6 +737,7 @@ INFINI_EXPORT void mgpuMemFree(void *pointer, CUstream stream) {
 
 INFINI_EXPORT void mgpuMemcpy(void *destination, void *source, size_t bytes,
                               CUstream stream) {
+  submitQueuedLocked(stream);
   INFINI_CUDA_CALL(state->driver.memcpyAsync(
                        reinterpret_cast<CUdeviceptr>(destination),
                        reinterpret_cast<CUdeviceptr>(source), bytes, stream),
@@ -536,6 +746,7 @@ INFINI_EXPORT void mgpuMemcpy(void *destination, void *source, size_t bytes,
 
 INFINI_EXPORT void mgpuMemset16(void *destination, unsigned short value,
                                 size_t count, CUstream stream) {
+  submitQueuedLocked(stream);
   INFINI_CUDA_CALL(
       state->driver.memsetD16Async(reinterpret_cast<CUdeviceptr>(destination),
                                    value, count, stream),
@@ -544,6 +755,7 @@ INFINI_EXPORT void mgpuMemset16(void *destination, unsigned short value,
 
 INFINI_EXPORT void mgpuMemset32(void *destination, unsigned int value,
                                 size_t count, CUstream stream) {
+  submitQueuedLocked(stream);
   INFINI_CUDA_CALL(
       state->driver.memsetD32Async(reinterpret_cast<CUdeviceptr>(destination),
                                    value, count, stream),

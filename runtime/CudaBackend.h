@@ -9,6 +9,8 @@
 //   - the `mgpu*` functions that host code lowered by MLIR's gpu-to-llvm
 //     calls (module loading, kernel launches, streams, device memory), with
 //     C linkage, exported by the executables that run CUDA artifacts;
+//   - the launches of a step submitted as one CUDA graph once the same
+//     sequence comes again (LaunchGraphs.h), where the driver has graphs;
 //   - on request, the device time of each kernel (KernelProfile.h).
 // Compiled code cannot return errors, so a failed driver call is recorded
 // and later calls do nothing until finish() reports it as one line.
@@ -35,6 +37,10 @@ StatusOr<std::shared_ptr<DeviceMemory>> openCudaDevice();
 /// CUDA events (which adds a little to each launch); cudaKernelProfile()
 /// returns the times.
 void enableCudaKernelProfiling();
+
+/// Launches kernels one by one from now on, never as CUDA graphs
+/// (LaunchGraphs.h), for comparison.
+void disableCudaGraphs();
 
 /// The device time of each kernel launched since profiling was enabled,
 /// once the device has finished them. Fails where no CUDA device was used

@@ -35,6 +35,9 @@ static const Flag kFlags[] = {
     {"profile-kernels", FlagKind::Bool, nullptr,
      "CUDA: time every kernel on the device and print the time per kernel "
      "and per kind (matmul, attention, ...)"},
+    {"cuda-graphs", FlagKind::Bool, nullptr,
+     "CUDA: submit a step's kernels as one CUDA graph once the same "
+     "launches come again (default true)"},
     {"num-threads", FlagKind::Count, "n",
      "Threads for the compiled CPU code (default: all cores)"},
     {"fuse-attention", FlagKind::Bool, nullptr,
@@ -128,6 +131,8 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
         options.printTiming = enabled;
       else if (name == "profile-kernels")
         options.profileKernels = enabled;
+      else if (name == "cuda-graphs")
+        options.cudaGraphs = enabled;
       else if (name == "fuse-attention")
         options.model.fuseAttention = enabled;
       else if (name == "fuse-swiglu")

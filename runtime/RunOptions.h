@@ -32,6 +32,8 @@ struct RunOptions {
   bool printTiming = false;
   /// Time each GPU kernel and print the times (CUDA models only).
   bool profileKernels = false;
+  /// Submit a step's launches as one CUDA graph where it can (CUDA models).
+  bool cudaGraphs = true;
   /// Threads of the compiled CPU code; 0 means all cores.
   unsigned threadCount = 0;
   /// --help was given: print usageText() and do nothing else.

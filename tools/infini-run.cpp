@@ -4,7 +4,7 @@
 //   infini-run MODEL.json|MODEL.mlir|MODEL.infini --weights W.safetensors
 //              --input IN.npy --output OUT.npy [--state-in S.npz]
 //              [--state-out S.npz] [--dump-ir-dir DIR] [--time]
-//              [--profile-kernels]
+//              [--profile-kernels] [--cuda-graphs=false]
 //              [--num-threads N] [--fuse-attention=false]
 //              [--fuse-swiglu=false] [--fuse-rope=false] [--vectorize=false]
 //
@@ -64,6 +64,8 @@ int main(int argc, char **argv) {
     setenv("OMP_NUM_THREADS", std::to_string(options.threadCount).c_str(), 1);
   if (options.profileKernels)
     enableCudaKernelProfiling();
+  if (!options.cudaGraphs)
+    disableCudaGraphs();
   StatusOr<LoadedStep> loaded = loadStep(options.model);
   if (!loaded)
     return fail(loaded.status().message());

@@ -8,7 +8,9 @@
 // used the driver: every entry point the backend resolves is here, calls are
 // checked (frees and copies of unknown memory, launch shapes, streams) and
 // counted, and the counts are written at exit to the file named by
-// INFINI_FAKE_CUDA_REPORT.
+// INFINI_FAKE_CUDA_REPORT. Kernels launched through CUDA graphs count as
+// launches too, and a digest of the kernels' names in the order they ran
+// lets a test compare runs with and without graphs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +23,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 using CUresult = int;
@@ -50,8 +54,42 @@ struct FakeDevice {
   std::map<const void *, int> sharedMemoryLimits;
   int memAllocs = 0, memFrees = 0, prepareLaunches = 0, stepLaunches = 0,
       largeSharedMemoryLaunches = 0, streamCreates = 0, streamSynchronizes = 0,
-      invalidCalls = 0;
+      graphLaunches = 0, graphsInstantiated = 0, invalidCalls = 0;
   std::string firstInvalid;
+  /// FNV-1a over the names of the kernels run, in order.
+  uint64_t kernelOrder = 14695981039346656037ull;
+  /// Graphs and executable graphs: their kernels and shared memory.
+  using Nodes = std::vector<std::pair<const void *, unsigned>>;
+  std::map<const void *, Nodes> graphs, executables;
+
+  /// Whether a launch is valid (recording why not).
+  bool validLaunch(const void *function, unsigned gridX, unsigned gridY,
+                   unsigned gridZ, uint64_t threads, unsigned sharedBytes,
+                   void **params) {
+    const std::string &name = *static_cast<const std::string *>(function);
+    if (!kernelNames.count(name))
+      invalid("launch of an unknown kernel");
+    else if (!gridX || !gridY || !gridZ || !threads || threads > 1024)
+      invalid("launch of " + name + " with an invalid shape");
+    else if (!params)
+      invalid("launch of " + name + " without parameters");
+    else if (sharedBytes > 48 * 1024 &&
+             int(sharedBytes) > sharedMemoryLimits[function])
+      invalid("launch of " + name +
+              " with more shared memory than it was opted into");
+    else
+      return true;
+    return false;
+  }
+  /// Counts a kernel that runs now.
+  void run(const void *function, unsigned sharedBytes) {
+    const std::string &name = *static_cast<const std::string *>(function);
+    ++(name.rfind("step_prepare_", 0) == 0 ? prepareLaunches : stepLaunches);
+    largeSharedMemoryLaunches += sharedBytes > 48 * 1024;
+    ++clock;
+    for (char c : name)
+      kernelOrder = (kernelOrder ^ uint8_t(c)) * 1099511628211ull;
+  }
 
   void invalid(const std::string &what) {
     if (invalidCalls++ == 0)
@@ -76,11 +114,14 @@ struct FakeDevice {
                  "step launches: %d\n"
                  "launches with more than 48 KiB of shared memory: %d\n"
                  "cuStreamCreate: %d\ncuStreamSynchronize: %d\n"
+                 "graphs instantiated: %d\ngraph launches: %d\n"
+                 "kernel order: %016llx\n"
                  "invalid calls: %d%s%s\n",
                  memAllocs, memFrees, prepareLaunches, stepLaunches,
                  largeSharedMemoryLaunches, streamCreates, streamSynchronizes,
-                 invalidCalls, invalidCalls ? ", first: " : "",
-                 firstInvalid.c_str());
+                 graphsInstantiated, graphLaunches,
+                 (unsigned long long)kernelOrder, invalidCalls,
+                 invalidCalls ? ", first: " : "", firstInvalid.c_str());
     std::fclose(report);
   }
 };
@@ -147,24 +188,103 @@ FAKE_CUDA_API CUresult cuLaunchKernel(void *function, unsigned gridX,
                                       unsigned blockZ, unsigned sharedBytes,
                                       void *stream, void **params, void **) {
   std::lock_guard<std::mutex> lock(device.mutex);
-  const std::string &name = *static_cast<const std::string *>(function);
-  uint64_t threads = uint64_t(blockX) * blockY * blockZ;
-  if (!device.kernelNames.count(name))
-    device.invalid("launch of an unknown kernel");
-  else if (!gridX || !gridY || !gridZ || !threads || threads > 1024)
-    device.invalid("launch of " + name + " with an invalid shape");
-  else if (!params)
-    device.invalid("launch of " + name + " without parameters");
-  else if (sharedBytes > 48 * 1024 &&
-           int(sharedBytes) > device.sharedMemoryLimits[function])
-    device.invalid("launch of " + name +
-                   " with more shared memory than it was opted into");
-  else if (stream && !device.streams.count(stream))
-    device.invalid("launch of " + name + " on an unknown stream");
-  ++(name.rfind("step_prepare_", 0) == 0 ? device.prepareLaunches
-                                         : device.stepLaunches);
-  device.largeSharedMemoryLaunches += sharedBytes > 48 * 1024;
-  ++device.clock;
+  if (device.validLaunch(function, gridX, gridY, gridZ,
+                         uint64_t(blockX) * blockY * blockZ, sharedBytes,
+                         params) &&
+      stream && !device.streams.count(stream))
+    device.invalid("launch on an unknown stream");
+  device.run(function, sharedBytes);
+  return kSuccess;
+}
+// The pipeline's kernels take 8-byte parameters only (pointers and
+// indices), so that is every parameter's size here.
+FAKE_CUDA_API CUresult cuFuncGetParamInfo(void *function, size_t index,
+                                          size_t *offset, size_t *size) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  if (!device.kernelNames.count(*static_cast<const std::string *>(function)))
+    return kInvalidValue;
+  *offset = 8 * index;
+  *size = 8;
+  return kSuccess;
+}
+/// CUDA_KERNEL_NODE_PARAMS_v2.
+struct KernelNodeParams {
+  void *function;
+  unsigned grid[3], block[3];
+  unsigned sharedBytes;
+  void **params;
+  void **extra;
+  void *kernel;
+  void *context;
+};
+FAKE_CUDA_API CUresult cuGraphCreate(void **graph, unsigned) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  *graph = std::malloc(1);
+  device.graphs[*graph];
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuGraphAddKernelNode_v2(void **node, void *graph,
+                                               void *const *dependencies,
+                                               size_t dependencyCount,
+                                               const KernelNodeParams *params) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  auto found = device.graphs.find(graph);
+  if (found == device.graphs.end() || !params || params->extra ||
+      !device.validLaunch(
+          params->function, params->grid[0], params->grid[1], params->grid[2],
+          uint64_t(params->block[0]) * params->block[1] * params->block[2],
+          params->sharedBytes, params->params)) {
+    device.invalid("kernel node added to an unknown graph or invalid");
+    return kInvalidValue;
+  }
+  // Nodes are tagged by their position, from 1; each may depend on nodes
+  // before it only.
+  for (size_t i = 0; i < dependencyCount; ++i)
+    if (uintptr_t(dependencies[i]) - 1 >= found->second.size())
+      device.invalid("kernel node depending on an unknown node");
+  found->second.push_back({params->function, params->sharedBytes});
+  *node = reinterpret_cast<void *>(uintptr_t(found->second.size()));
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuGraphInstantiateWithFlags(void **executable,
+                                                   void *graph,
+                                                   unsigned long long) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  auto found = device.graphs.find(graph);
+  if (found == device.graphs.end()) {
+    device.invalid("instantiation of an unknown graph");
+    return kInvalidValue;
+  }
+  *executable = std::malloc(1);
+  device.executables[*executable] = found->second;
+  ++device.graphsInstantiated;
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuGraphLaunch(void *executable, void *stream) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  auto found = device.executables.find(executable);
+  if (found == device.executables.end() ||
+      (stream && !device.streams.count(stream))) {
+    device.invalid("launch of an unknown graph or on an unknown stream");
+    return kInvalidValue;
+  }
+  for (auto [function, sharedBytes] : found->second)
+    device.run(function, sharedBytes);
+  ++device.graphLaunches;
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuGraphExecDestroy(void *executable) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  if (!device.executables.erase(executable))
+    device.invalid("destroy of an unknown executable graph");
+  std::free(executable);
+  return kSuccess;
+}
+FAKE_CUDA_API CUresult cuGraphDestroy(void *graph) {
+  std::lock_guard<std::mutex> lock(device.mutex);
+  if (!device.graphs.erase(graph))
+    device.invalid("destroy of an unknown graph");
+  std::free(graph);
   return kSuccess;
 }
 FAKE_CUDA_API CUresult cuStreamCreate(void **stream, unsigned) {

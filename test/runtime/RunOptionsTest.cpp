@@ -34,7 +34,8 @@ TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
                                                   "--chip",
                                                   "sm_90",
                                                   "--tensor-cores=f16",
-                                                  "--emulate-gpu"});
+                                                  "--emulate-gpu",
+                                                  "--cuda-graphs=false"});
   ASSERT_TRUE(options) << options.status().message();
   EXPECT_EQ(options->model.modelPath, "model.infini");
   EXPECT_EQ(options->weightsPath, "w.safetensors");
@@ -53,6 +54,7 @@ TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
   EXPECT_EQ(options->model.chip, "sm_90");
   EXPECT_EQ(options->model.tensorCores, "f16");
   EXPECT_TRUE(options->model.emulateGPU);
+  EXPECT_FALSE(options->cudaGraphs);
 }
 
 TEST(RunOptionsTest, Defaults) {
@@ -68,6 +70,7 @@ TEST(RunOptionsTest, Defaults) {
   EXPECT_EQ(options->model.target, Target::Cpu);
   EXPECT_EQ(options->model.tensorCores, "none");
   EXPECT_FALSE(options->model.emulateGPU);
+  EXPECT_TRUE(options->cudaGraphs);
   EXPECT_TRUE(options->stateInPath.empty());
 }
 
