@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
 #include <sys/mman.h>
@@ -389,6 +390,17 @@ StatusOr<StepFunction> infini::rt::loadArtifact(const ArtifactInfo &info) {
                            manifest.chip + "), but " +
                            device.status().message());
     step.device = *device;
+    // The fatbinary's cubin runs on its chip and the PTX is compiled by the
+    // driver for newer ones; an older device can run neither.
+    int chip = 0;
+    if (std::sscanf(manifest.chip.c_str(), "sm_%d", &chip) == 1 &&
+        chip > cudaComputeCapability())
+      return Status::error(info.path + ": this artifact's kernels are for " +
+                           manifest.chip + " and newer, but the CUDA " +
+                           (*device)->name() +
+                           " is older; compile it with "
+                           "--chip=sm_" +
+                           std::to_string(cudaComputeCapability()));
   }
   auto libraries = std::make_shared<LoadedLibraries>();
   // Dependencies first, globally visible, so that the host library's

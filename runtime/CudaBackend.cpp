@@ -55,6 +55,7 @@ struct Driver {
   CUresult (*deviceGetCount)(int *);
   CUresult (*deviceGet)(CUdevice *, int);
   CUresult (*deviceGetName)(char *, int, CUdevice);
+  CUresult (*deviceGetAttribute)(int *, int, CUdevice);
   CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
   CUresult (*ctxSetCurrent)(CUcontext);
   CUresult (*ctxSynchronize)();
@@ -134,6 +135,8 @@ struct CudaState {
   DeviceBlockCache temporaries{rawTemporaries, kMaxCachedTemporaryBytes};
   CUcontext context = nullptr;
   std::string deviceName;
+  /// Compute capability as major * 10 + minor (90 for sm_90).
+  int computeCapability = 0;
   std::mutex errorMutex;
   std::string firstError;
   bool failed = false;
@@ -258,6 +261,7 @@ bool loadDriver(Driver &driver, std::string &error) {
   resolve(library, "cuDeviceGetCount", driver.deviceGetCount, missing);
   resolve(library, "cuDeviceGet", driver.deviceGet, missing);
   resolve(library, "cuDeviceGetName", driver.deviceGetName, missing);
+  resolve(library, "cuDeviceGetAttribute", driver.deviceGetAttribute, missing);
   resolve(library, "cuDevicePrimaryCtxRetain", driver.primaryCtxRetain,
           missing);
   resolve(library, "cuCtxSetCurrent", driver.ctxSetCurrent, missing);
@@ -340,6 +344,10 @@ public:
 };
 } // namespace
 
+int infini::rt::cudaComputeCapability() {
+  return state ? state->computeCapability : 0;
+}
+
 void infini::rt::enableCudaKernelProfiling() { kernelProfiling = true; }
 
 void infini::rt::disableCudaGraphs() { graphsAllowed = false; }
@@ -378,9 +386,15 @@ StatusOr<std::shared_ptr<DeviceMemory>> infini::rt::openCudaDevice() {
       openError = "the CUDA driver found no device";
       return;
     }
+    // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR and _MINOR.
+    int major = 0, minor = 0;
     if (!opened->check(driver.deviceGet(&device, 0), "cuDeviceGet") ||
         !opened->check(driver.deviceGetName(name, sizeof(name) - 1, device),
                        "cuDeviceGetName") ||
+        !opened->check(driver.deviceGetAttribute(&major, 75, device),
+                       "cuDeviceGetAttribute") ||
+        !opened->check(driver.deviceGetAttribute(&minor, 76, device),
+                       "cuDeviceGetAttribute") ||
         !opened->check(driver.primaryCtxRetain(&opened->context, device),
                        "cuDevicePrimaryCtxRetain") ||
         !opened->check(driver.ctxSetCurrent(opened->context),
@@ -388,7 +402,9 @@ StatusOr<std::shared_ptr<DeviceMemory>> infini::rt::openCudaDevice() {
       openError = "cannot open CUDA device 0: " + opened->firstError;
       return;
     }
-    opened->deviceName = "device 0, " + std::string(name);
+    opened->computeCapability = 10 * major + minor;
+    opened->deviceName = "device 0, " + std::string(name) + ", sm_" +
+                         std::to_string(opened->computeCapability);
     state = opened.release();
   });
   if (!state)

@@ -33,6 +33,10 @@ namespace infini::rt {
 /// device, saying which. The device stays open for the process's life.
 StatusOr<std::shared_ptr<DeviceMemory>> openCudaDevice();
 
+/// The open device's compute capability as major * 10 + minor (90 for an
+/// H100's sm_90), or 0 before openCudaDevice succeeded.
+int cudaComputeCapability();
+
 /// From now on, every kernel launch is timed on the device with a pair of
 /// CUDA events (which adds a little to each launch); cudaKernelProfile()
 /// returns the times.

@@ -145,6 +145,19 @@ FAKE_CUDA_API CUresult cuDeviceGetName(char *name, int length, int) {
   std::snprintf(name, length, "fake CUDA driver (no kernels run)");
   return kSuccess;
 }
+// The compute capability is INFINI_FAKE_CUDA_COMPUTE_CAPABILITY (as 90 for
+// sm_90), by default an H100's.
+FAKE_CUDA_API CUresult cuDeviceGetAttribute(int *value, int attribute, int) {
+  const char *setting = std::getenv("INFINI_FAKE_CUDA_COMPUTE_CAPABILITY");
+  int capability = setting ? std::atoi(setting) : 90;
+  if (attribute == 75) // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
+    *value = capability / 10;
+  else if (attribute == 76) // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
+    *value = capability % 10;
+  else
+    return kInvalidValue;
+  return kSuccess;
+}
 FAKE_CUDA_API CUresult cuDevicePrimaryCtxRetain(void **context, int) {
   *context = &contextTag;
   return kSuccess;
