@@ -15,7 +15,9 @@ prints tokens/s and GFLOP/s of both and their ratio, measured in this run,
 and infini's tokens/s with each kernel launched on its own (--cuda-graphs=false)
 beside its default, a step's launches as one CUDA graph.
 With --tensor-cores it runs the artifacts compiled with --tensor-cores=f16
-against the peer under torch.autocast(float16), both on f16 tensor cores.
+against the peer under torch.autocast(float16), both on f16 tensor cores;
+with --tf32x3 those compiled with --tensor-cores=tf32x3 (f32 accuracy on
+tensor cores) against the same f32 peer and bound as the default.
 
 A further run with `infini-run --profile-kernels` times each kernel on the
 device; the fused attention kernels' time (kind `attention`) and the causal
@@ -119,6 +121,9 @@ def main(argv=None):
     p.add_argument("--runner", default=os.path.join(ROOT, "bin", "infini-run"))
     p.add_argument("--artifacts", help="the artifacts (default bench-artifacts, or "
                    "bench-artifacts-f16 with --tensor-cores)")
+    p.add_argument("--tf32x3", action="store_true",
+                   help="the artifacts compiled with --tensor-cores=tf32x3 (default "
+                        "bench-artifacts-tf32x3), against PyTorch f32")
     p.add_argument("--tensor-cores", action="store_true",
                    help="the --tensor-cores=f16 artifacts against PyTorch under "
                         "autocast(float16); outputs agree within 5e-2 (rms + |ref|)")
@@ -138,7 +143,8 @@ def main(argv=None):
                            "f16" if args.tensor_cores else "f32")
     if not args.artifacts:
         args.artifacts = os.path.join(
-            ROOT, "bench-artifacts-f16" if args.tensor_cores else "bench-artifacts")
+            ROOT, "bench-artifacts-f16" if args.tensor_cores
+            else "bench-artifacts-tf32x3" if args.tf32x3 else "bench-artifacts")
 
     rows = [("model", "infini tok/s", "GFLOP/s", "no graphs tok/s",
              f"PyTorch {args.device} tok/s", "GFLOP/s", "infini/PyTorch",

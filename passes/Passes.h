@@ -195,7 +195,8 @@ struct GPUPipelineOptions
   Option<std::string> tensorCores{
       *this, "tensor-cores",
       llvm::cl::desc("Matrix products on tensor cores (mma.sync): none, f16 "
-                     "or bf16 (operands rounded to it, f32 accumulation)"),
+                     "or bf16 (operands rounded to it, f32 accumulation), or "
+                     "tf32x3 (f32 operands as three products of TF32 parts)"),
       llvm::cl::init("none")};
 };
 

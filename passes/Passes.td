@@ -539,6 +539,16 @@ def GPUTileContractions
     output warp tile by warp tile. The results
     differ from f32 by the rounding of the operands to f16 (11-bit
     significands), a precision the user opts into.
+
+    With `tensor-cores=tf32x3` the products keep f32 accuracy on tensor
+    cores: the staged tiles are f32, two per input, holding each value's
+    TF32 parts (hi, the value rounded to 10 fraction bits by integer
+    operations on its bits, to nearest with ties away from zero as
+    `cvt.rna.tf32.f32`; lo, the rest rounded so), the slices are 32 deep,
+    the left tiles' rows padded by 4 elements and the right ones' by 8,
+    and each 8-deep step multiplies a tile three times, 16 x 8 by 8 x 8:
+    lo by hi, hi by lo, then hi by hi. The dropped lo-by-lo term and the
+    roundings err by about 2^-22 of the terms, as f32 products do.
   }];
   let options = [
     Option<"rowTile", "tile-rows", "int64_t", /*default=*/"4",
@@ -550,7 +560,8 @@ def GPUTileContractions
            "Stage large products through shared-memory tiles">,
     Option<"tensorCores", "tensor-cores", "std::string", /*default=*/"\"none\"",
            "Compute shared-memory tiles on tensor cores: none, f16 or bf16 "
-           "(operands rounded to it, f32 accumulation)">,
+           "(operands rounded to it, f32 accumulation) or tf32x3 (f32 "
+           "operands as three products of TF32 parts)">,
     Option<"warps", "warps", "int64_t", /*default=*/"8",
            "Warps per GPU block, among which tensor-core tiles are shared">
   ];
@@ -570,7 +581,10 @@ def GPUWarpMma : Pass<"infini-gpu-warp-mma", "mlir::gpu::GPUModuleOp"> {
     `nvgpu.ldmatrix` (the second transposed), the 16 x 8 f32 accumulator
     tile by per-lane vector loads, each `vector.contract` becomes
     `nvgpu.mma.sync` (m16n8k16, f32 accumulation) and the result is stored
-    per lane; the region is then inlined. This is upstream's
+    per lane; the region is then inlined. f32 tiles (the TF32 parts of
+    `tensor-cores=tf32x3`) become m16n8k8 products marked `tf32Enabled`,
+    their left operands read by ldmatrix as pairs of 16-bit halves and
+    their right ones element by element. This is upstream's
     vector-to-nvgpu conversion applied to the region alone: in LLVM 22,
     `convert-vector-to-gpu{use-nvgpu}` run on a whole kernel also claims its
     scalar integer arithmetic as matrix element-wise ops and fails. It has

@@ -147,9 +147,9 @@ LogicalResult infini::verifyGPUPipelineOptions(
   if (options.blockSize < 1 || options.blockSize > 1024)
     return emitError("GPU block-size must be in [1, 1024]");
   if (options.tensorCores != "none" && options.tensorCores != "f16" &&
-      options.tensorCores != "bf16")
+      options.tensorCores != "bf16" && options.tensorCores != "tf32x3")
     return emitError("unsupported GPU tensor-cores '" + options.tensorCores +
-                     "'; expected none, f16 or bf16");
+                     "'; expected none, f16, bf16 or tf32x3");
   // Tensor-core code runs in whole warps.
   if (options.tensorCores != "none" && options.blockSize % kWarpSize != 0)
     return emitError("GPU tensor-cores needs a block-size that is a multiple "
@@ -225,7 +225,9 @@ void infini::buildInfiniToGPULinalgPipeline(OpPassManager &pm,
   // registers; the rest (CoPE) takes the generic fused kernel. Blocks of 4
   // warps (64 query rows) keep more blocks in flight at batch 1 than the
   // other kernels' block size would.
-  if (options.fuseAttention && options.tensorCores != "none")
+  bool sixteenBit =
+      options.tensorCores == "f16" || options.tensorCores == "bf16";
+  if (options.fuseAttention && sixteenBit)
     addPasses(pm, "func.func(infini-gpu-flash-attention{tensor-cores=" +
                       options.tensorCores.getValue() + " warps=" +
                       std::to_string(std::clamp<int64_t>(
@@ -237,7 +239,8 @@ void infini::buildInfiniToGPULinalgPipeline(OpPassManager &pm,
   linalgOptions.fuseSwiGLU = false;
   linalgOptions.fuseRope = false;
   buildInfiniToLinalgPipeline(pm, linalgOptions);
-  if (options.tensorCores != "none")
+  // (TF32 parts are split from f32 weights as they are staged.)
+  if (sixteenBit)
     addPasses(pm, "infini-narrow-prepared-weights{element-type=" +
                       options.tensorCores.getValue() + "},canonicalize,cse");
 }

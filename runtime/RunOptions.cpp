@@ -52,9 +52,10 @@ static const Flag kFlags[] = {
      "Where a .json/.mlir model runs (an artifact knows its own target)"},
     {"chip", FlagKind::Path, "sm_XX",
      "NVIDIA chip for --target=cuda (default sm_80)"},
-    {"tensor-cores", FlagKind::Path, "none|f16|bf16",
+    {"tensor-cores", FlagKind::Path, "none|f16|bf16|tf32x3",
      "--target=cuda: matrix products on tensor cores with f16 or bf16 "
-     "operands and f32 accumulation (default none: f32)"},
+     "operands, or f32 ones as three TF32 products (tf32x3, f32 accuracy), "
+     "and f32 accumulation (default none: f32 on CUDA cores)"},
     {"emulate-gpu", FlagKind::Bool, nullptr,
      "--target=cuda: run the GPU kernels on the host instead (a test aid "
      "for machines without a GPU)"},
@@ -188,9 +189,10 @@ infini::rt::parseRunOptions(const std::vector<std::string> &args) {
     } else if (name == "chip") {
       options.model.chip = value;
     } else if (name == "tensor-cores") {
-      if (value != "none" && value != "f16" && value != "bf16")
-        return Status::error(where + " expects none, f16 or bf16, got '" +
-                             value + "'");
+      if (value != "none" && value != "f16" && value != "bf16" &&
+          value != "tf32x3")
+        return Status::error(
+            where + " expects none, f16, bf16 or tf32x3, got '" + value + "'");
       options.model.tensorCores = value;
     }
   }

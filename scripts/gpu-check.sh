@@ -6,6 +6,7 @@
 #   DIR/gpu-check.sh                       # on the GPU machine: numerics
 #   DIR/benchmarks/gpu_bench.py            # on the GPU machine: vs PyTorch CUDA
 #   DIR/benchmarks/gpu_bench.py --tensor-cores  # f16 tensor cores, both sides
+#   DIR/benchmarks/gpu_bench.py --tf32x3   # f32 accuracy on tensor cores vs f32
 #
 # `pack` compiles every e2e config for CUDA (default chip sm_90) with
 # infini-compile and copies them, the runtime-only infini-run and the
@@ -21,8 +22,9 @@ fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$2"
 chip="${3:-sm_90}"
-mkdir -p "$out/bin" "$out/artifacts" "$out/artifacts-f16" "$out/bench-artifacts" \
-  "$out/bench-artifacts-f16" "$out/test"
+mkdir -p "$out/bin" "$out/artifacts" "$out/artifacts-f16" "$out/artifacts-tf32x3" \
+  "$out/bench-artifacts" "$out/bench-artifacts-f16" "$out/bench-artifacts-tf32x3" \
+  "$out/test"
 cp "$root/build/bin/infini-run" "$out/bin/"
 cp -r "$root/test/reference" "$root/test/e2e" "$out/test/"
 cp -r "$root/benchmarks" "$out/"
@@ -32,6 +34,8 @@ for config in "$root"/benchmarks/configs/*.json; do
     -o "$out/bench-artifacts/$(basename "$config" .json).infini"
   "$root/build/bin/infini-compile" "$config" --target=cuda --chip="$chip" \
     --tensor-cores=f16 -o "$out/bench-artifacts-f16/$(basename "$config" .json).infini"
+  "$root/build/bin/infini-compile" "$config" --target=cuda --chip="$chip" \
+    --tensor-cores=tf32x3 -o "$out/bench-artifacts-tf32x3/$(basename "$config" .json).infini"
 done
 # Tensor-core (f16, and bf16 for a config without CoPE) artifacts of the
 # configs whose products fill the tiles.
@@ -40,6 +44,12 @@ for name in tensor_cores tiny-lm; do
   "$root/build/bin/infini-compile" "$out/test/e2e/configs/$name.json" \
     --target=cuda --chip="$chip" --tensor-cores=f16 \
     -o "$out/artifacts-f16/$name.infini"
+done
+# tf32x3 keeps SPEC's f32 bound.
+for name in tensor_cores tiny-lm flash_attention; do
+  "$root/build/bin/infini-compile" "$out/test/e2e/configs/$name.json" \
+    --target=cuda --chip="$chip" --tensor-cores=tf32x3 \
+    -o "$out/artifacts-tf32x3/$name.infini"
 done
 "$root/build/bin/infini-compile" "$out/test/e2e/configs/tensor_cores_rope.json" \
   --target=cuda --chip="$chip" --tensor-cores=bf16 \
@@ -58,7 +68,7 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 python="${PYTHON:-python3}"
 failures=0
-for artifact in "$here"/artifacts/*.infini; do
+for artifact in "$here"/artifacts/*.infini "$here"/artifacts-tf32x3/*.infini; do
   name="$(basename "$artifact" .infini)"
   config="$here/test/e2e/configs/$name.json"
   "$python" "$here/test/e2e/run_case.py" --infini-run "$here/bin/infini-run" \

@@ -41,8 +41,9 @@ static cl::opt<std::string>
 static cl::opt<std::string> tensorCores(
     "tensor-cores",
     cl::desc("Matrix products on tensor cores for --target=cuda: none, f16 "
-             "or bf16 (operands rounded to it, f32 accumulation)"),
-    cl::value_desc("none|f16|bf16"), cl::init("none"),
+             "or bf16 (operands rounded to it, f32 accumulation), or tf32x3 "
+             "(f32 operands as three products of TF32 parts: f32 accuracy)"),
+    cl::value_desc("none|f16|bf16|tf32x3"), cl::init("none"),
     cl::cat(compileCategory));
 static cl::opt<std::string>
     cpu("cpu",

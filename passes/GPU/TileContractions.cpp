@@ -21,7 +21,10 @@
 // owns a grid of 16 x 8 tiles of the block's accumulators, carried in
 // registers across the reduction's slices, and updates them with
 // 16 x 8 x 16 `vector.contract`s (f32 accumulation), which stage 3's
-// infini-gpu-warp-mma turns into ldmatrix and mma.sync.
+// infini-gpu-warp-mma turns into ldmatrix and mma.sync. With
+// `tensor-cores=tf32x3` the staged tiles stay f32, each value split into
+// two TF32 parts, and each product is three 16 x 8 x 8 contractions of the
+// parts (splitsTF32): f32 accuracy on tensor cores.
 //
 // Large products also take over work around them: an input that
 // element-wise ops wrote for the product alone is computed as it is staged
@@ -386,7 +389,7 @@ struct BlockTiling {
   /// Outputs each thread computes per slice on CUDA cores.
   int64_t rowTile, columnTile;
   /// f16 or bf16: warps compute on tensor cores from tiles of that type;
-  /// null: threads compute on CUDA cores.
+  /// f32: from TF32 parts (splitsTF32); null: threads compute on CUDA cores.
   Type mmaType;
   /// Warps of the GPU block, which share the tensor-core phase.
   int64_t warps;
@@ -441,9 +444,57 @@ static void registerTilePhase(IRRewriter &rewriter, Location loc,
                               accTile, ValueRange{row, column});
 }
 
-/// The tensor-core instruction shape: m16 n8 k16 (mma.sync with 16-bit
-/// operands and f32 accumulators).
-static constexpr int64_t kMmaRows = 16, kMmaColumns = 8, kMmaDepth = 16;
+/// The tensor-core instruction shape: m16 n8, k16 (mma.sync with 16-bit
+/// operands and f32 accumulators) or k8 (TF32 operands).
+static constexpr int64_t kMmaRows = 16, kMmaColumns = 8;
+
+/// Whether tensor-core products of `mmaType` are of f32 values in TF32
+/// parts (tensor-cores=tf32x3): x = hi + lo, hi being x rounded to TF32 (10
+/// fraction bits) and lo the rest, rounded too; a b is computed as
+/// a_lo b_hi + a_hi b_lo + a_hi b_hi, three mma.sync whose error, about
+/// 2^-22 of the terms, is an f32 product's, where one TF32 product errs by
+/// 2^-11 as f16 does.
+static bool splitsTF32(Type mmaType) { return mmaType && mmaType.isF32(); }
+
+/// The reduction depth of one tensor-core product of `mmaType` operands.
+static int64_t mmaDepth(Type mmaType) { return splitsTF32(mmaType) ? 8 : 16; }
+
+/// `value` (f32, or a vector of f32) rounded to TF32, to nearest with ties
+/// away from zero as cvt.rna.tf32.f32 does, by integer operations on its
+/// bits, so that the host emulation rounds exactly as the GPU.
+static Value roundToTF32(OpBuilder &builder, Location loc, Value value) {
+  Type type = value.getType();
+  Type bitsType = builder.getI32Type();
+  if (auto vector = dyn_cast<VectorType>(type))
+    bitsType = VectorType::get(vector.getShape(), bitsType);
+  auto constant = [&](int32_t bits) -> Value {
+    TypedAttr attr = builder.getI32IntegerAttr(bits);
+    if (auto vector = dyn_cast<VectorType>(bitsType))
+      attr = DenseElementsAttr::get(vector, attr);
+    return arith::ConstantOp::create(builder, loc, attr);
+  };
+  Value bits = arith::BitcastOp::create(builder, loc, bitsType, value);
+  // Half of the last kept bit, carried into it; then the 13 dropped bits
+  // cleared.
+  bits = arith::AddIOp::create(builder, loc, bits, constant(1 << 12));
+  bits = arith::AndIOp::create(builder, loc, bits, constant(~0x1fff));
+  return arith::BitcastOp::create(builder, loc, type, bits);
+}
+
+/// Stores `value`, of the staged tiles' element type, at `ij` into
+/// `tiles`: the one tile, or with TF32 parts its hi and lo tiles.
+static void storeStaged(OpBuilder &builder, Location loc, Value value,
+                        ArrayRef<Value> tiles, ValueRange ij) {
+  if (tiles.size() == 1) {
+    storeElements(builder, loc, value, tiles[0], ij);
+    return;
+  }
+  Value high = roundToTF32(builder, loc, value);
+  Value low = roundToTF32(builder, loc,
+                          arith::SubFOp::create(builder, loc, value, high));
+  storeElements(builder, loc, high, tiles[0], ij);
+  storeElements(builder, loc, low, tiles[1], ij);
+}
 
 namespace {
 /// How a `rows` x `columns` accumulator is cut into warp tiles: each warp
@@ -532,7 +583,7 @@ static Value readTile(OpBuilder &builder, Location loc, Value buffer,
       ArrayRef<bool>{true, true});
 }
 
-/// Accumulates the product of `lhsTile`'s rows and `rhsTile`'s columns of
+/// Accumulates the product of `lhsTiles`' rows and `rhsTiles`' columns of
 /// `warpTile` over the `depth` of the staged slice into `accs` (one 16 x 8
 /// f32 vector per tile, row-major): a loop over 16-deep steps carrying the
 /// accumulators, each step one 16 x 16 read of the left operand per tile
@@ -540,10 +591,11 @@ static Value readTile(OpBuilder &builder, Location loc, Value buffer,
 /// 16 x 8 x 16 vector.contract per tile, so that each fragment feeds
 /// several products. (A loop rather than unrolled steps keeps the code, and
 /// the host emulation's compile time, small; infini-gpu-warp-mma unrolls
-/// it.)
+/// it.) With TF32 parts (hi and lo tiles of each operand) the steps are
+/// 8 deep and each tile takes three products, the small terms first.
 static void multiplyWarpTile(IRRewriter &rewriter, Location loc,
                              const WarpTile &warpTile, int64_t depth,
-                             Value lhsTile, Value rhsTile,
+                             ArrayRef<Value> lhsTiles, ArrayRef<Value> rhsTiles,
                              MutableArrayRef<Value> accs) {
   AffineExpr m, n, k;
   bindDims(rewriter.getContext(), m, n, k);
@@ -551,24 +603,37 @@ static void multiplyWarpTile(IRRewriter &rewriter, Location loc,
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
   };
+  int64_t step = mmaDepth(getElementTypeOrSelf(lhsTiles[0].getType()));
+  // Which parts of the left and right operands each product multiplies.
+  SmallVector<std::pair<int, int>> terms = {{0, 0}};
+  if (lhsTiles.size() == 2)
+    terms = {{1, 0}, {0, 1}, {0, 0}};
   auto steps = scf::ForOp::create(
-      rewriter, loc, index(0), index(depth), index(kMmaDepth), accs,
+      rewriter, loc, index(0), index(depth), index(step), accs,
       [&](OpBuilder &builder, Location loc, Value offset, ValueRange carried) {
-        SmallVector<Value> a, b, next(carried);
+        // a[i][part], b[j][part]: the operands' fragments.
+        SmallVector<SmallVector<Value, 2>> a, b;
+        SmallVector<Value> next(carried);
         for (Value row : warpTile.rows)
-          a.push_back(readTile(builder, loc, lhsTile, {kMmaRows, kMmaDepth},
-                               row, offset));
+          a.push_back(llvm::map_to_vector<2>(lhsTiles, [&](Value tile) {
+            return readTile(builder, loc, tile, {kMmaRows, step}, row, offset);
+          }));
         for (Value column : warpTile.columns)
-          b.push_back(readTile(builder, loc, rhsTile, {kMmaDepth, kMmaColumns},
-                               offset, column));
+          b.push_back(llvm::map_to_vector<2>(rhsTiles, [&](Value tile) {
+            return readTile(builder, loc, tile, {step, kMmaColumns}, offset,
+                            column);
+          }));
         for (auto [i, lhs] : llvm::enumerate(a))
-          for (auto [j, rhs] : llvm::enumerate(b)) {
-            Value &acc = next[i * tileColumns + j];
-            acc = vector::ContractionOp::create(
-                builder, loc, lhs, rhs, acc, {{m, k}, {k, n}, {m, n}},
-                {vector::IteratorType::parallel, vector::IteratorType::parallel,
-                 vector::IteratorType::reduction});
-          }
+          for (auto [j, rhs] : llvm::enumerate(b))
+            for (auto [lhsPart, rhsPart] : terms) {
+              Value &acc = next[i * tileColumns + j];
+              acc = vector::ContractionOp::create(
+                  builder, loc, lhs[lhsPart], rhs[rhsPart], acc,
+                  {{m, k}, {k, n}, {m, n}},
+                  {vector::IteratorType::parallel,
+                   vector::IteratorType::parallel,
+                   vector::IteratorType::reduction});
+            }
         scf::YieldOp::create(builder, loc, next);
       });
   llvm::copy(steps.getResults(), accs.begin());
@@ -593,8 +658,8 @@ static void writeWarpTile(IRRewriter &rewriter, Location loc,
 /// the warp's lanes run the same vector code, which infini-gpu-warp-mma
 /// distributes over them (ldmatrix, mma.sync).
 static void warpTilePhase(IRRewriter &rewriter, Location loc,
-                          const BlockTiling &tiling, Value lhsTile,
-                          Value rhsTile, Value accTile) {
+                          const BlockTiling &tiling, ArrayRef<Value> lhsTiles,
+                          ArrayRef<Value> rhsTiles, Value accTile) {
   WarpTiling warpTiling =
       warpTileShape(tiling.rows, tiling.columns, tiling.warps);
   SmallVector<Value> t = warpTileLoop(rewriter, loc, warpTiling);
@@ -605,16 +670,32 @@ static void warpTilePhase(IRRewriter &rewriter, Location loc,
     for (Value column : warpTile.columns)
       accs.push_back(readTile(rewriter, loc, accTile, {kMmaRows, kMmaColumns},
                               row, column));
-  multiplyWarpTile(rewriter, loc, warpTile, tiling.depth, lhsTile, rhsTile,
+  multiplyWarpTile(rewriter, loc, warpTile, tiling.depth, lhsTiles, rhsTiles,
                    accs);
   writeWarpTile(rewriter, loc, warpTile, accs, accTile);
   scf::YieldOp::create(rewriter, loc);
 }
 
-/// Elements each row of a tensor-core tile is padded by: rows then start
-/// 16 bytes apart modulo 128, so the eight rows an ldmatrix reads fall in
-/// distinct shared-memory banks.
-static constexpr int64_t kMmaRowPadding = 8;
+/// Elements each row of a tensor-core tile of `mmaType` is padded by. With
+/// 16-bit elements rows then start 16 bytes apart modulo 128, so the eight
+/// rows an ldmatrix reads fall in distinct shared-memory banks. TF32 left
+/// operands are read so too (ldmatrix moves them as pairs of 16-bit
+/// halves), hence 4 f32; the right ones element by element, lane (g, t)
+/// reading row t and column g, so rows 8 banks apart.
+static int64_t mmaRowPadding(Type mmaType, bool isLhs) {
+  return splitsTF32(mmaType) && isLhs ? 4 : 8;
+}
+
+/// The shared tiles an operand is staged in for products on `mmaType`
+/// (null: CUDA cores): one of `type`, or the TF32 parts of f32 values (hi,
+/// lo).
+static SmallVector<Value> allocateStaged(OpBuilder &builder, Location loc,
+                                         MemRefType type, Type mmaType) {
+  SmallVector<Value> tiles = {memref::AllocOp::create(builder, loc, type)};
+  if (splitsTF32(mmaType))
+    tiles.push_back(memref::AllocOp::create(builder, loc, type));
+  return tiles;
+}
 
 /// Rewrites a large contraction into the shared-memory tiled form: one
 /// iteration of an outer parallel loop per `rows` x `columns` output tile
@@ -636,8 +717,8 @@ static constexpr int64_t kMmaRowPadding = 8;
 /// the clamped iteration point of a tile element.
 static void stageSlice(
     IRRewriter &rewriter, Location loc, linalg::LinalgOp op, OpOperand *input,
-    const FusedOperand &reader, Value tile, bool isLhs, TileDims dims,
-    const BlockTiling &tiling,
+    const FusedOperand &reader, ArrayRef<Value> tiles, bool isLhs,
+    TileDims dims, const BlockTiling &tiling,
     llvm::function_ref<SmallVector<Value>(OpBuilder &, Value, Value, Value)>
         point,
     Value rowBase, Value columnBase, Value sliceBase, Value depthK) {
@@ -677,7 +758,7 @@ static void stageSlice(
                                        type.getShape().back() - width));
   }
   Value value = reader.read(rewriter, loc, indices, width);
-  Type staged = getElementTypeOrSelf(tile.getType());
+  Type staged = getElementTypeOrSelf(tiles[0].getType());
   if (staged != type.getElementType()) {
     Type convertedType = staged;
     if (width > 1)
@@ -689,7 +770,7 @@ static void stageSlice(
                                        depth, depthK);
   value = arith::SelectOp::create(rewriter, loc, inside, value,
                                   zeroOf(rewriter, loc, value.getType()));
-  storeElements(rewriter, loc, value, tile, ij);
+  storeStaged(rewriter, loc, value, tiles, ij);
 }
 
 static void blockTileContraction(IRRewriter &rewriter,
@@ -780,18 +861,23 @@ static void blockTileContraction(IRRewriter &rewriter,
     return tiling.mmaType ? tiling.mmaType
                           : getElementTypeOrSelf(input->get().getType());
   };
-  int64_t padding = tiling.mmaType ? kMmaRowPadding : 0;
+  auto padding = [&](bool isLhs) -> int64_t {
+    return tiling.mmaType ? mmaRowPadding(tiling.mmaType, isLhs) : 0;
+  };
   // Only loaded and stored, so they go to shared memory.
-  Value lhsTile = memref::AllocOp::create(
+  SmallVector<Value> lhsTiles = allocateStaged(
       rewriter, loc,
-      MemRefType::get({tiling.rows, tiling.depth + padding}, stagedType(lhs)));
-  Value rhsTile = memref::AllocOp::create(
+      MemRefType::get({tiling.rows, tiling.depth + padding(true)},
+                      stagedType(lhs)),
+      tiling.mmaType);
+  SmallVector<Value> rhsTiles = allocateStaged(
       rewriter, loc,
-      MemRefType::get({tiling.depth, tiling.columns + padding},
-                      stagedType(rhs)));
+      MemRefType::get({tiling.depth, tiling.columns + padding(false)},
+                      stagedType(rhs)),
+      tiling.mmaType);
   Value accTile = memref::AllocOp::create(
       rewriter, loc,
-      MemRefType::get({tiling.rows, tiling.columns + padding}, accType));
+      MemRefType::get({tiling.rows, tiling.columns + padding(false)}, accType));
   Block *body = rewriter.getInsertionBlock();
   Block::iterator bodyPoint = rewriter.getInsertionPoint();
 
@@ -834,14 +920,14 @@ static void blockTileContraction(IRRewriter &rewriter,
   }
   Value sliceBase = slices.getInductionVar();
   // Stage both inputs' slices; past the reduction's end they are zero.
-  auto stage = [&](OpOperand *input, const FusedOperand &reader, Value tile,
-                   bool isLhs) {
+  auto stage = [&](OpOperand *input, const FusedOperand &reader,
+                   ArrayRef<Value> tiles, bool isLhs) {
     rewriter.setInsertionPoint(sliceBody->getTerminator());
-    stageSlice(rewriter, loc, op, input, reader, tile, isLhs, dims, tiling,
+    stageSlice(rewriter, loc, op, input, reader, tiles, isLhs, dims, tiling,
                point, rowBase, columnBase, sliceBase, depthK);
   };
-  stage(lhs, lhsReader, lhsTile, /*isLhs=*/true);
-  stage(rhs, rhsReader, rhsTile, /*isLhs=*/false);
+  stage(lhs, lhsReader, lhsTiles, /*isLhs=*/true);
+  stage(rhs, rhsReader, rhsTiles, /*isLhs=*/false);
 
   rewriter.setInsertionPoint(sliceBody->getTerminator());
   if (inRegisters) {
@@ -851,7 +937,7 @@ static void blockTileContraction(IRRewriter &rewriter,
     auto [region, warpTile] =
         warpRegion(rewriter, loc, slices.getResultTypes(), warp, warpTiling);
     SmallVector<Value> accs(slices.getRegionIterArgs());
-    multiplyWarpTile(rewriter, loc, warpTile, tiling.depth, lhsTile, rhsTile,
+    multiplyWarpTile(rewriter, loc, warpTile, tiling.depth, lhsTiles, rhsTiles,
                      accs);
     scf::YieldOp::create(rewriter, loc, accs);
     yield->setOperands(region.getResults());
@@ -862,9 +948,10 @@ static void blockTileContraction(IRRewriter &rewriter,
                   SmallVector<Value>(slices.getResults()), accTile);
     scf::YieldOp::create(rewriter, loc);
   } else if (tiling.mmaType) {
-    warpTilePhase(rewriter, loc, tiling, lhsTile, rhsTile, accTile);
+    warpTilePhase(rewriter, loc, tiling, lhsTiles, rhsTiles, accTile);
   } else {
-    registerTilePhase(rewriter, loc, op, tiling, lhsTile, rhsTile, accTile);
+    registerTilePhase(rewriter, loc, op, tiling, lhsTiles[0], rhsTiles[0],
+                      accTile);
   }
 
   // The block's outputs inside the product's bounds (with registers, the
@@ -911,9 +998,12 @@ static void blockTileContraction(IRRewriter &rewriter,
 /// The shared-memory tile: 64 x 64 outputs of a block (64 x 32 for
 /// 32-column panels, see blockColumns), 16-deep slices of the reduction on
 /// CUDA cores (24 KiB of f32 tiles), 64-deep on tensor cores (about 35 KiB:
-/// 16-bit input tiles and the f32 accumulators, padded).
-static constexpr int64_t kBlockRows = 64, kBlockColumns = 64, kBlockDepth = 16,
-                         kMmaBlockDepth = 64;
+/// 16-bit input tiles and the f32 accumulators, padded), 32-deep with TF32
+/// parts (about 54 KiB: hi and lo f32 tiles of both inputs).
+static constexpr int64_t kBlockRows = 64, kBlockColumns = 64, kBlockDepth = 16;
+static int64_t mmaBlockDepth(Type mmaType) {
+  return splitsTF32(mmaType) ? 32 : 64;
+}
 
 /// Whether the product fills shared-memory tiles: dimensions of unknown
 /// size count as large.
@@ -970,7 +1060,8 @@ static bool fitsWarpTiles(linalg::LinalgOp op, TileDims dims, Type mmaType) {
     return false;
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   if (ShapedType::isDynamicShape(bounds) || bounds[dims.m] % kMmaRows != 0 ||
-      bounds[dims.n] % kMmaColumns != 0 || bounds[dims.k] % kMmaDepth != 0)
+      bounds[dims.n] % kMmaColumns != 0 ||
+      bounds[dims.k] % mmaDepth(mmaType) != 0)
     return false;
   OpOperand &init = op.getDpsInitsMutable()[0];
   auto type = dyn_cast<MemRefType>(init.get().getType());
@@ -990,10 +1081,12 @@ static void warpTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
   BlockTiling tiling{bounds[dims.m], bounds[dims.n], bounds[dims.k], 1, 1,
                      mmaType,        warps};
   auto stage = [&](OpOperand *input, unsigned rowDim, unsigned columnDim,
-                   int64_t rows, int64_t columns) {
-    Value tile = memref::AllocOp::create(
+                   int64_t rows, int64_t columns, bool isLhs) {
+    SmallVector<Value> tiles = allocateStaged(
         rewriter, loc,
-        MemRefType::get({rows, columns + kMmaRowPadding}, mmaType));
+        MemRefType::get({rows, columns + mmaRowPadding(mmaType, isLhs)},
+                        mmaType),
+        mmaType);
     OpBuilder::InsertionGuard guard(rewriter);
     SmallVector<Value> ij =
         stagingLoop(rewriter, loc, op, input, rowDim, rows, columns);
@@ -1004,14 +1097,16 @@ static void warpTileContraction(IRRewriter &rewriter, linalg::LinalgOp op,
         rewriter, loc, input->get(), infini::operandIndices(op, *input, point));
     if (value.getType() != mmaType)
       value = arith::TruncFOp::create(rewriter, loc, mmaType, value);
-    memref::StoreOp::create(rewriter, loc, value, tile, ij);
-    return tile;
+    storeStaged(rewriter, loc, value, tiles, ij);
+    return tiles;
   };
-  Value lhsTile = stage(op.getDpsInputOperand(0), dims.m, dims.k, tiling.rows,
-                        tiling.depth);
-  Value rhsTile = stage(op.getDpsInputOperand(1), dims.k, dims.n, tiling.depth,
-                        tiling.columns);
-  warpTilePhase(rewriter, loc, tiling, lhsTile, rhsTile,
+  SmallVector<Value> lhsTiles =
+      stage(op.getDpsInputOperand(0), dims.m, dims.k, tiling.rows, tiling.depth,
+            /*isLhs=*/true);
+  SmallVector<Value> rhsTiles =
+      stage(op.getDpsInputOperand(1), dims.k, dims.n, tiling.depth,
+            tiling.columns, /*isLhs=*/false);
+  warpTilePhase(rewriter, loc, tiling, lhsTiles, rhsTiles,
                 op.getDpsInitsMutable()[0].get());
   rewriter.eraseOp(op);
 }
@@ -1097,9 +1192,11 @@ struct GPUTileContractionsPass
       mmaType = Float16Type::get(&getContext());
     } else if (tensorCores == "bf16") {
       mmaType = BFloat16Type::get(&getContext());
+    } else if (tensorCores == "tf32x3") {
+      mmaType = Float32Type::get(&getContext());
     } else if (tensorCores != "none") {
       getOperation().emitError() << "unsupported tensor-cores '" << tensorCores
-                                 << "'; expected none, f16 or bf16";
+                                 << "'; expected none, f16, bf16 or tf32x3";
       return signalPassFailure();
     }
     // Products inside a parallel loop (the fused attention's tiles) are
@@ -1127,8 +1224,8 @@ struct GPUTileContractionsPass
       // fewer.
       bool fromZero = zeroFillBefore(op) != nullptr;
       int64_t columns = blockColumns(op, dims);
-      BlockTiling tiling{kBlockRows, columns, kMmaBlockDepth, 1,
-                         1,          mmaType, warps};
+      BlockTiling tiling{kBlockRows, columns, mmaBlockDepth(mmaType), 1, 1,
+                         mmaType,    warps};
       if (!mmaType || !suitsTensorCores(op, mmaType))
         tiling = {kBlockRows, columns, kBlockDepth, rowTile,
                   columnTile, Type(),  warps};

@@ -22,6 +22,9 @@
 // steps inside a region are unrolled first, as upstream converts only
 // straight-line code here.
 //
+// f32 tiles (TF32 parts, see infini-gpu-tile-contractions) convert as they
+// are, to m16n8k8 products, which are then marked as TF32 ones.
+//
 // It has no bf16 fragments either, while mma.sync's bf16 form uses the very
 // fragment layouts of the f16 one. So a bf16 region is converted as f16:
 // its operand tiles are read through f16 views of the same shared memory
@@ -325,13 +328,22 @@ struct GPUWarpMmaPass : public infini::impl::GPUWarpMmaBase<GPUWarpMmaPass> {
           rewriter.eraseOp(op);
       WalkResult left = region.walk([](vector::ContractionOp contract) {
         contract.emitOpError() << "could not be lowered to mma.sync; expected "
-                                  "16x16 by 16x8 f16 tiles read from memory";
+                                  "16x16 by 16x8 f16 or 16x8 by 8x8 f32 tiles "
+                                  "read from memory";
         return WalkResult::interrupt();
       });
       if (left.wasInterrupted())
         return signalPassFailure();
       if (bf16)
         region.walk([&](nvgpu::MmaSyncOp mma) { retypeAsBF16(rewriter, mma); });
+      // f32 operands are TF32 parts already (infini-gpu-tile-contractions'
+      // tf32x3), which mma.sync multiplies exactly.
+      region.walk([&](nvgpu::MmaSyncOp mma) {
+        if (cast<VectorType>(mma.getMatrixA().getType())
+                .getElementType()
+                .isF32())
+          mma.setTf32Enabled(true);
+      });
       alignSharedMemory(region->getParentOfType<gpu::GPUFuncOp>());
       if (region.getNumResults() != 0)
         continue;

@@ -102,7 +102,8 @@ TEST(RunOptionsTest, ErrorsNameTheFlag) {
               HasSubstr("--target expects cpu or cuda, got 'tpu'"));
   EXPECT_THAT(
       with({"--target=cuda", "--tensor-cores=tf32"}),
-      HasSubstr("--tensor-cores expects none, f16 or bf16, got 'tf32'"));
+      HasSubstr(
+          "--tensor-cores expects none, f16, bf16 or tf32x3, got 'tf32'"));
   EXPECT_THAT(with({"--tensor-cores=f16"}),
               HasSubstr("--tensor-cores needs --target=cuda"));
   EXPECT_THAT(with({"--emulate-gpu"}),

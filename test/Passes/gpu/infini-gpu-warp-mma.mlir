@@ -176,6 +176,42 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// TF32 parts (tensor-cores=tf32x3): f32 tiles of 16 x 8 by 8 x 8 become
+// m16n8k8 products marked tf32Enabled, the left tile read by ldmatrix as
+// 16-bit halves (four 8 x 8 matrices of them), the right element by element.
+// CHECK-LABEL: gpu.func @tf32_tile
+// CHECK: nvgpu.ldmatrix %{{.+}} {numTiles = 4 : i32, transpose = false} : memref<64x36xf32, #gpu.address_space<workgroup>> -> vector<4x1xf32>
+// CHECK-COUNT-2: memref.load %{{.+}} : memref<32x72xf32, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.mma.sync(%{{.+}}, %{{.+}}, %{{.+}}) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK-NOT: vector.contract
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @tf32_tile(%i: index, %j: index)
+        workgroup(%lhs: memref<64x36xf32, #gpu.address_space<workgroup>>,
+                  %rhs: memref<32x72xf32, #gpu.address_space<workgroup>>,
+                  %acc: memref<64x72xf32, #gpu.address_space<workgroup>>) kernel {
+      %c0 = arith.constant 0 : index
+      scf.execute_region no_inline {
+        %zero = arith.constant 0.0 : f32
+        %row = affine.apply affine_map<(d0) -> (d0 * 16)>(%i)
+        %column = affine.apply affine_map<(d0) -> (d0 * 8)>(%j)
+        %0 = vector.transfer_read %acc[%row, %column], %zero {in_bounds = [true, true]} : memref<64x72xf32, #gpu.address_space<workgroup>>, vector<16x8xf32>
+        %1 = vector.transfer_read %lhs[%row, %c0], %zero {in_bounds = [true, true]} : memref<64x36xf32, #gpu.address_space<workgroup>>, vector<16x8xf32>
+        %2 = vector.transfer_read %rhs[%c0, %column], %zero {in_bounds = [true, true]} : memref<32x72xf32, #gpu.address_space<workgroup>>, vector<8x8xf32>
+        %3 = vector.contract {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %1, %2, %0 : vector<16x8xf32>, vector<8x8xf32> into vector<16x8xf32>
+        vector.transfer_write %3, %acc[%row, %column] {in_bounds = [true, true]} : vector<16x8xf32>, memref<64x72xf32, #gpu.address_space<workgroup>>
+        scf.yield
+      } {infini.warp_level}
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 // A vector from outside a region that is not an accumulator carried by a
 // loop from a splat is an error.
 module attributes {gpu.container_module} {
