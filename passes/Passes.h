@@ -54,6 +54,14 @@ inline mlir::Location kernelKindLoc(mlir::Location loc, llvm::StringRef kind) {
       mlir::StringAttr::get(loc.getContext(), kKernelKindPrefix + kind), loc);
 }
 
+/// The TF32 parts of `value` (f32, or a vector of f32) for
+/// tensor-cores=tf32x3: hi, the value rounded to TF32 (to nearest, ties
+/// away from zero, as cvt.rna.tf32.f32), and lo, the rest rounded so; by
+/// integer operations on the bits, so that the host emulation rounds
+/// exactly as the GPU.
+std::pair<mlir::Value, mlir::Value>
+splitTF32(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value value);
+
 /// Gives `reshape` (a memref.collapse_shape or expand_shape) the memory
 /// space of its source, after the source moved (to shared or host memory).
 inline void takeSourceMemorySpace(mlir::Operation *reshape) {

@@ -371,7 +371,7 @@ def GPUFlashAttention
     `infini-fuse-attention`'s kernel), with static heads and tokens, tokens
     a multiple of 16 and a head size a multiple of 16 up to 128, into the
     flash-attention-2 scheme on tensor cores. It runs in GPU
-    stage 1 with `tensor-cores=f16|bf16`, and writes memref code
+    stage 1 with `tensor-cores=f16|bf16|tf32x3`, and writes memref code
     (`bufferization.to_buffer` of Q, K and V, `to_tensor` of the output)
     that stage 2 takes as it is.
 
@@ -417,10 +417,21 @@ def GPUFlashAttention
     to `P - 1`; the bias `(1 - w) z[floor p] + w z[ceil p]` reads the
     table with `vector.gather` and is added to the base-2 scores times
     `log2(e)`.
+
+    With `tensor-cores=tf32x3` the tiles stay f32 and every product is
+    made of TF32 parts (see `infini-gpu-tile-contractions`): K and V are
+    staged as two tiles each, hi and lo (V's rows padded by 4 elements, the
+    right operands being read a row apart), Q as one tile whose parts each
+    warp splits as it reads it, and E is read from global memory and split
+    likewise (two tiles each would take the block past its shared memory);
+    the probabilities are split in the registers; each 16 x 8 by 8 x 8
+    product is three `vector.contract`s, lo by hi, hi by lo, hi by hi,
+    which `infini-gpu-warp-mma` makes m16n8k8 TF32 `mma.sync`.
   }];
   let options = [
     Option<"tensorCores", "tensor-cores", "std::string", /*default=*/"\"f16\"",
-           "The tensor cores' operand type: f16 or bf16">,
+           "The tensor cores' operands: f16, bf16 or tf32x3 (TF32 parts of "
+           "f32 values)">,
     Option<"warps", "warps", "int64_t", /*default=*/"4",
            "Warps per GPU block (the kernel's block size is 32 times this), "
            "each owning 16 query rows">

@@ -221,13 +221,12 @@ void infini::buildGPUToLLVMPipeline(OpPassManager &pm,
 
 void infini::buildInfiniToGPULinalgPipeline(OpPassManager &pm,
                                             const GPUPipelineOptions &options) {
-  // Attention without a bias runs on tensor cores with its scores in
-  // registers; the rest (CoPE) takes the generic fused kernel. Blocks of 4
+  // Attention, with CoPE's bias or none, runs on tensor cores with its
+  // scores in registers; sizes the flash kernel does not take keep the
+  // generic fused kernel. Blocks of 4
   // warps (64 query rows) keep more blocks in flight at batch 1 than the
   // other kernels' block size would.
-  bool sixteenBit =
-      options.tensorCores == "f16" || options.tensorCores == "bf16";
-  if (options.fuseAttention && sixteenBit)
+  if (options.fuseAttention && options.tensorCores != "none")
     addPasses(pm, "func.func(infini-gpu-flash-attention{tensor-cores=" +
                       options.tensorCores.getValue() + " warps=" +
                       std::to_string(std::clamp<int64_t>(
@@ -240,7 +239,7 @@ void infini::buildInfiniToGPULinalgPipeline(OpPassManager &pm,
   linalgOptions.fuseRope = false;
   buildInfiniToLinalgPipeline(pm, linalgOptions);
   // (TF32 parts are split from f32 weights as they are staged.)
-  if (sixteenBit)
+  if (options.tensorCores == "f16" || options.tensorCores == "bf16")
     addPasses(pm, "infini-narrow-prepared-weights{element-type=" +
                       options.tensorCores.getValue() + "},canonicalize,cse");
 }

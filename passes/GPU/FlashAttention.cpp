@@ -14,6 +14,11 @@
 // shuffles, a row's broadcast a register copy, and the probabilities become
 // the left operand of the value product without leaving the registers.
 //
+// With tensor-cores=tf32x3 the tiles are f32, each staged as its two TF32
+// parts, and each product of 16 x 8 by 8 x 8 tiles is three of the parts
+// (see infini-gpu-tile-contractions); the probabilities are split in the
+// registers. The kernel then keeps f32 accuracy.
+//
 // CoPE's bias is computed in the same registers: its gates' suffix sums are
 // a product with a triangle of ones (a scan over each row's lanes once
 // distributed), and z = q E, read at data-dependent positions, goes to a
@@ -51,7 +56,7 @@ constexpr int64_t kWarpRows = 16, kKeyTile = 64;
 constexpr int64_t kRowPadding = 8;
 
 /// Builds the lowering of one attention op; `half` is the tensor cores'
-/// operand type.
+/// operand type: f16, bf16, or f32 for TF32 parts.
 struct FlashAttentionBuilder {
   IRRewriter &rewriter;
   Location loc;
@@ -64,8 +69,35 @@ struct FlashAttentionBuilder {
   /// table, flattened (rows of the warp start at `warpRow * positions`).
   Value positionLogits, positionLogitsBase;
 
+  /// Whether operands go as TF32 parts (two tiles each, three products).
+  bool splits() const { return half.isF32(); }
+  /// The depth of one product: k16 for 16-bit operands, k8 for TF32.
+  int64_t depth() const { return splits() ? 8 : 16; }
+
   Value index(int64_t value) {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
+  }
+
+  /// Stores `value` (f32) at `indices` into the operand tile `parts`:
+  /// rounded to 16 bits, as its TF32 parts into two tiles, or as it is into
+  /// one f32 tile (split as it is read).
+  void storeParts(Value value, ArrayRef<Value> parts, ValueRange indices) {
+    if (splits() && parts.size() == 1) {
+      vector::StoreOp::create(rewriter, loc, value, parts[0], indices);
+      return;
+    }
+    if (!splits()) {
+      auto narrowType =
+          VectorType::get(cast<VectorType>(value.getType()).getShape(), half);
+      vector::StoreOp::create(
+          rewriter, loc,
+          arith::TruncFOp::create(rewriter, loc, narrowType, value), parts[0],
+          indices);
+      return;
+    }
+    auto [high, low] = infini::splitTF32(rewriter, loc, value);
+    vector::StoreOp::create(rewriter, loc, high, parts[0], indices);
+    vector::StoreOp::create(rewriter, loc, low, parts[1], indices);
   }
   /// An f32 vector constant of `shape` filled with `value`.
   Value splat(ArrayRef<int64_t> shape, double value) {
@@ -100,10 +132,10 @@ struct FlashAttentionBuilder {
   }
 
   /// A block phase that copies `rows` rows of each source (rank-4, at
-  /// (batch, head, row0)) into its shared tile, times `scale` and rounded to
-  /// 16 bits, four elements per thread and step (16 coalesced bytes); rows
-  /// past the segment are zero.
-  void stageRows(ArrayRef<std::pair<Value, Value>> tiles, Value batch,
+  /// (batch, head, row0)) into its shared tile's parts, times `scale`, four
+  /// elements per thread and step (16 coalesced bytes); rows past the
+  /// segment are zero.
+  void stageRows(ArrayRef<std::pair<Value, ArrayRef<Value>>> tiles, Value batch,
                  Value head, Value row0, int64_t rows, double scale = 1.0) {
     OpBuilder::InsertionGuard guard(rewriter);
     auto [row, column] = quadPhase(rows, headDim);
@@ -111,7 +143,7 @@ struct FlashAttentionBuilder {
     Value inSegment = arith::CmpIOp::create(
         rewriter, loc, arith::CmpIPredicate::ult, sourceRow, index(tokens));
     auto quadType = VectorType::get({4}, f32);
-    for (auto [source, tile] : tiles) {
+    for (auto [source, parts] : tiles) {
       scf::IfOp load = ifElse(
           inSegment, quadType,
           [&]() -> SmallVector<Value> {
@@ -123,10 +155,7 @@ struct FlashAttentionBuilder {
       Value quad = load.getResult(0);
       if (scale != 1.0)
         quad = arith::MulFOp::create(rewriter, loc, quad, splat({4}, scale));
-      Value narrow = arith::TruncFOp::create(rewriter, loc,
-                                             VectorType::get({4}, half), quad);
-      vector::StoreOp::create(rewriter, loc, narrow, tile,
-                              ValueRange{row, column});
+      storeParts(quad, parts, ValueRange{row, column});
     }
   }
 
@@ -152,6 +181,31 @@ struct FlashAttentionBuilder {
         ValueRange{row, column}, AffineMapAttr::get(map),
         arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(half)),
         Value(), rewriter.getBoolArrayAttr({true, true}));
+  }
+
+  /// readTile of each part of an operand tile; of one f32 tile, its TF32
+  /// parts split in the registers.
+  SmallVector<Value, 2> readParts(ArrayRef<Value> parts,
+                                  ArrayRef<int64_t> shape, Value row,
+                                  Value column, bool transposed = false) {
+    if (splits() && parts.size() == 1) {
+      auto [high, low] = infini::splitTF32(
+          rewriter, loc, readTile(parts[0], shape, row, column, transposed));
+      return {high, low};
+    }
+    return llvm::map_to_vector<2>(parts, [&](Value tile) {
+      return readTile(tile, shape, row, column, transposed);
+    });
+  }
+
+  /// acc + lhs rhs from the operands' parts: one product, or of TF32 parts
+  /// three, the small terms first.
+  Value multiplyParts(ArrayRef<Value> lhs, ArrayRef<Value> rhs, Value acc) {
+    if (lhs.size() == 1)
+      return multiply(lhs[0], rhs[0], acc);
+    acc = multiply(lhs[1], rhs[0], acc);
+    acc = multiply(lhs[0], rhs[1], acc);
+    return multiply(lhs[0], rhs[0], acc);
   }
 
   Value multiply(Value lhs, Value rhs, Value acc) {
@@ -205,9 +259,10 @@ struct FlashAttentionBuilder {
   /// maximum and row sum, then with CoPE the sum of each row's gates in the
   /// key tiles already walked (right of this one); returns their updates.
   SmallVector<Value> keyStep(ValueRange carried, Value localRow, Value warpRow,
-                             Value key0, Value queryTile, Value keyTile,
-                             Value valueTile) {
-    int64_t outputTiles = headDim / 8, depthSteps = headDim / 16;
+                             Value key0, ArrayRef<Value> queryTile,
+                             ArrayRef<Value> keyTile,
+                             ArrayRef<Value> valueTile) {
+    int64_t outputTiles = headDim / 8, depthSteps = headDim / depth();
     int64_t scoreTiles = kKeyTile / 8;
     SmallVector<Value> output(carried.take_front(outputTiles));
     Value runningMax = carried[outputTiles],
@@ -215,20 +270,21 @@ struct FlashAttentionBuilder {
 
     // Scores: the warp's rows of Q times each 8-key slice of K^T, read
     // from the key tile as stored (key-major).
-    SmallVector<Value> queries;
+    SmallVector<SmallVector<Value, 2>> queries;
     for (int64_t k = 0; k < depthSteps; ++k)
-      queries.push_back(
-          readTile(queryTile, {kWarpRows, 16}, localRow, index(16 * k)));
+      queries.push_back(readParts(queryTile, {kWarpRows, depth()}, localRow,
+                                  index(depth() * k)));
     // (Q was scaled by log2(e) / sqrt(Dh) as it was staged: the scores are
     // the logits in base 2.)
     SmallVector<Value> scores;
     for (int64_t n = 0; n < scoreTiles; ++n) {
       Value tile = splat({kWarpRows, 8}, 0.0);
       for (int64_t k = 0; k < depthSteps; ++k)
-        tile = multiply(queries[k],
-                        readTile(keyTile, {16, 8}, index(8 * n), index(16 * k),
-                                 /*transposed=*/true),
-                        tile);
+        tile = multiplyParts(queries[k],
+                             readParts(keyTile, {depth(), 8}, index(8 * n),
+                                       index(depth() * k),
+                                       /*transposed=*/true),
+                             tile);
       scores.push_back(tile);
     }
 
@@ -320,11 +376,20 @@ struct FlashAttentionBuilder {
         ArrayRef<bool>{false, true}, vector::CombiningKind::ADD);
 
     // O' = O c + P V, P rounded to 16 bits as the left operand: two
-    // neighbouring 16 x 8 score tiles make one 16 x 16 operand tile.
+    // neighbouring 16 x 8 score tiles make one 16 x 16 operand tile. Its
+    // TF32 parts are of each 16 x 8 tile.
     Value correctionTile = broadcastRows(correction);
     for (Value &tile : output)
       tile = arith::MulFOp::create(rewriter, loc, tile, correctionTile);
-    for (int64_t k = 0; k < kKeyTile / 16; ++k) {
+    for (int64_t n = 0; splits() && n < scoreTiles; ++n) {
+      auto [high, low] = infini::splitTF32(rewriter, loc, probabilities[n]);
+      for (int64_t j = 0; j < outputTiles; ++j)
+        output[j] = multiplyParts(
+            {high, low},
+            readParts(valueTile, {8, 8}, index(8 * n), index(8 * j)),
+            output[j]);
+    }
+    for (int64_t k = 0; !splits() && k < kKeyTile / 16; ++k) {
       Value pair = splat({kWarpRows, 16}, 0.0);
       for (int64_t side = 0; side < 2; ++side)
         pair = vector::InsertStridedSliceOp::create(
@@ -334,7 +399,8 @@ struct FlashAttentionBuilder {
           rewriter, loc, VectorType::get({kWarpRows, 16}, half), pair);
       for (int64_t j = 0; j < outputTiles; ++j)
         output[j] = multiply(
-            operand, readTile(valueTile, {16, 8}, index(16 * k), index(8 * j)),
+            operand,
+            readTile(valueTile[0], {16, 8}, index(16 * k), index(8 * j)),
             output[j]);
     }
     output.push_back(newMax);
@@ -428,38 +494,37 @@ struct FlashAttentionBuilder {
   }
 
   /// A block phase that copies the `rows` x `columns` matrix `source` into
-  /// the shared `tile`, rounded to 16 bits, four elements at a time.
-  void stageMatrix(Value source, Value tile, int64_t rows, int64_t columns) {
+  /// the shared tile `parts`, four elements at a time.
+  void stageMatrix(Value source, ArrayRef<Value> parts, int64_t rows,
+                   int64_t columns) {
     OpBuilder::InsertionGuard guard(rewriter);
     auto [row, column] = quadPhase(rows, columns);
     Value quad =
         vector::LoadOp::create(rewriter, loc, VectorType::get({4}, f32), source,
                                ValueRange{row, column});
-    vector::StoreOp::create(rewriter, loc,
-                            arith::TruncFOp::create(rewriter, loc,
-                                                    VectorType::get({4}, half),
-                                                    quad),
-                            tile, ValueRange{row, column});
+    storeParts(quad, parts, ValueRange{row, column});
   }
 
   /// A fragment region writing the warp's z = q E (CoPE's position logits,
   /// undoing the scale Q was staged with) to its rows of `table`.
-  void writePositionLogits(Value queryTile, Value embeddingTile, Value table,
+  void writePositionLogits(ArrayRef<Value> queryTile,
+                           ArrayRef<Value> embeddingTile, Value table,
                            Value localRow, double queryScale) {
     OpBuilder::InsertionGuard guard(rewriter);
     fragmentRegion({});
-    SmallVector<Value> queries;
-    for (int64_t k = 0; k < headDim / 16; ++k)
-      queries.push_back(
-          readTile(queryTile, {kWarpRows, 16}, localRow, index(16 * k)));
+    SmallVector<SmallVector<Value, 2>> queries;
+    for (int64_t k = 0; k < headDim / depth(); ++k)
+      queries.push_back(readParts(queryTile, {kWarpRows, depth()}, localRow,
+                                  index(depth() * k)));
     Value unscale = splat({kWarpRows, 8}, 1.0 / queryScale);
     for (int64_t n = 0; n < positions / 8; ++n) {
       Value tile = splat({kWarpRows, 8}, 0.0);
       for (auto [k, query] : llvm::enumerate(queries))
-        tile = multiply(query,
-                        readTile(embeddingTile, {16, 8}, index(16 * int64_t(k)),
-                                 index(8 * n)),
-                        tile);
+        tile =
+            multiplyParts(query,
+                          readParts(embeddingTile, {depth(), 8},
+                                    index(depth() * int64_t(k)), index(8 * n)),
+                          tile);
       vector::TransferWriteOp::create(
           rewriter, loc, arith::MulFOp::create(rewriter, loc, tile, unscale),
           table, ValueRange{localRow, index(8 * n)},
@@ -512,17 +577,36 @@ struct FlashAttentionBuilder {
           head = blocks.getInductionVars()[1];
     Value query0 = arith::MulIOp::create(
         rewriter, loc, blocks.getInductionVars()[2], index(queryRows));
-    auto sharedTile = [&](int64_t rows) -> Value {
-      return memref::AllocOp::create(
-          rewriter, loc, MemRefType::get({rows, headDim + kRowPadding}, half));
+    // An operand tile in shared memory: one, or a tile per TF32 part. Rows
+    // are padded so that each lane's reads of a fragment fall in distinct
+    // banks: ldmatrix's 16-byte rows (8 16-bit elements), pairs of TF32
+    // left operands and of K (8 f32), and TF32 right operands read a row
+    // apart for pairs of rows (V: 4 f32).
+    auto sharedTile = [&](int64_t rows, int64_t columns, bool pairedRows,
+                          bool parts) -> SmallVector<Value, 2> {
+      int64_t padding = splits() && pairedRows ? 4 : kRowPadding;
+      auto type = MemRefType::get({rows, columns + padding}, half);
+      SmallVector<Value, 2> tiles = {
+          memref::AllocOp::create(rewriter, loc, type)};
+      if (splits() && parts)
+        tiles.push_back(memref::AllocOp::create(rewriter, loc, type));
+      return tiles;
     };
-    Value queryTile = sharedTile(queryRows), keyTile = sharedTile(kKeyTile),
-          valueTile = sharedTile(kKeyTile);
-    Value embeddingTile, table;
+    // With TF32 parts Q is one f32 tile, split as each warp reads it (at
+    // every key tile), and E is read from global memory where z = q E is
+    // computed (once): two tiles each would take the kernel past the
+    // shared memory a block gets.
+    SmallVector<Value, 2> queryTile = sharedTile(queryRows, headDim, false,
+                                                 /*parts=*/false),
+                          keyTile = sharedTile(kKeyTile, headDim, false, true),
+                          valueTile = sharedTile(kKeyTile, headDim, true, true);
+    SmallVector<Value, 2> embeddingTile;
+    Value table;
     if (cope) {
-      embeddingTile = memref::AllocOp::create(
-          rewriter, loc,
-          MemRefType::get({headDim, positions + kRowPadding}, half));
+      if (splits())
+        embeddingTile = {embedding};
+      else
+        embeddingTile = sharedTile(headDim, positions, false, true);
       table = memref::AllocOp::create(
           rewriter, loc, MemRefType::get({queryRows, positions}, f32));
     }
@@ -540,7 +624,8 @@ struct FlashAttentionBuilder {
     double queryScale = M_LOG2E / std::sqrt(double(headDim));
     stageRows({{query, queryTile}}, batch, head, query0, queryRows, queryScale);
     if (cope) {
-      stageMatrix(embedding, embeddingTile, headDim, positions);
+      if (!splits())
+        stageMatrix(embedding, embeddingTile, headDim, positions);
       writePositionLogits(queryTile, embeddingTile, table, localRow,
                           queryScale);
       positionLogits = memref::CollapseShapeOp::create(
@@ -641,10 +726,12 @@ struct GPUFlashAttentionPass
       half = Float16Type::get(&getContext());
     else if (tensorCores == "bf16")
       half = BFloat16Type::get(&getContext());
+    else if (tensorCores == "tf32x3")
+      half = Float32Type::get(&getContext());
     else {
       getOperation().emitError()
-          << "infini-gpu-flash-attention: tensor-cores must be f16 or bf16, "
-             "not '"
+          << "infini-gpu-flash-attention: tensor-cores must be f16, bf16 or "
+             "tf32x3, not '"
           << tensorCores << "'";
       return signalPassFailure();
     }

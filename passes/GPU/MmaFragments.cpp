@@ -36,6 +36,11 @@ static VectorType laneType(Type type) {
     return VectorType::get({2}, element);
   if (shape == ArrayRef<int64_t>{16, 1})
     return VectorType::get({2, 1}, element);
+  // The right operand of a TF32 product (k x n): lane (g, t) holds rows 2t
+  // and 2t + 1 of column g (see distributeTF32Contract), as mma.sync takes
+  // them.
+  if (shape == ArrayRef<int64_t>{8, 8})
+    return VectorType::get({2, 1}, element);
   return {};
 }
 
@@ -154,12 +159,14 @@ struct FragmentDistribution {
     Location loc = read.getLoc();
     rewriter.setInsertionPoint(read);
     auto source = dyn_cast<MemRefType>(read.getBase().getType());
+    // (f32 tiles are read by plain loads, from any memory.)
     if (!source || source.getRank() != 2 ||
-        source.getElementTypeBitWidth() != 16 ||
-        !gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(source))
+        !(source.getElementType().isF32() ||
+          (source.getElementTypeBitWidth() == 16 &&
+           gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(source))))
       return read.emitOpError()
              << "in a fragment region must read 16-bit tiles from shared "
-                "memory";
+                "memory, or f32 tiles";
     Value row = read.getIndices()[0], column = read.getIndices()[1];
     AffineMap map = read.getPermutationMap();
     bool transposedMap = !map.isIdentity();
@@ -167,6 +174,8 @@ struct FragmentDistribution {
         map != AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0},
                                             rewriter.getContext()))
       return read.emitOpError() << "reads through an unsupported map";
+    if (source.getElementType().isF32())
+      return distributeTF32Read(read, wholeType, transposedMap);
     int64_t tiles = 2;
     bool transpose = false;
     if (wholeType.getShape() == ArrayRef<int64_t>{16, 16} && !transposedMap) {
@@ -212,6 +221,76 @@ struct FragmentDistribution {
     return success();
   }
 
+  /// The lane's elements of an f32 operand tile (TF32 parts): of a 16 x 8
+  /// left operand its accumulator-layout elements, rows g and g + 8,
+  /// columns 2t and 2t + 1, two 8-byte loads; of an 8 x 8 right operand
+  /// rows 2t and 2t + 1 of column g, neighbours where the tile is stored
+  /// n-major (K, read transposed).
+  LogicalResult distributeTF32Read(vector::TransferReadOp read,
+                                   VectorType wholeType, bool transposedMap) {
+    Location loc = read.getLoc();
+    Value row = read.getIndices()[0], column = read.getIndices()[1];
+    Type f32 = rewriter.getF32Type();
+    auto pairType = VectorType::get({2}, f32);
+    auto load = [&](Value atRow, Value atColumn) -> Value {
+      return memref::LoadOp::create(rewriter, loc, read.getBase(),
+                                    ValueRange{atRow, atColumn});
+    };
+    SmallVector<Value> elements;
+    if (wholeType.getShape() == ArrayRef<int64_t>{16, 8} && !transposedMap) {
+      Value pairColumn = add(loc, column, mul(loc, thread, 2));
+      for (int64_t i = 0; i < 2; ++i) {
+        Value pair = vector::LoadOp::create(
+            rewriter, loc, pairType, read.getBase(),
+            ValueRange{add(loc, row, add(loc, group, index(loc, 8 * i))),
+                       pairColumn});
+        for (int64_t j = 0; j < 2; ++j)
+          elements.push_back(vector::ExtractOp::create(rewriter, loc, pair, j));
+      }
+    } else if (wholeType.getShape() == ArrayRef<int64_t>{8, 8}) {
+      // Element (k, n) of a transposed read is the tile's (n, k).
+      Value k = add(loc, transposedMap ? column : row, mul(loc, thread, 2));
+      Value n = add(loc, transposedMap ? row : column, group);
+      for (int64_t j = 0; j < 2; ++j) {
+        Value kj = add(loc, k, index(loc, j));
+        elements.push_back(transposedMap ? load(n, kj) : load(kj, n));
+      }
+    } else {
+      return read.emitOpError() << "reads an f32 tile of no TF32 layout";
+    }
+    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(
+        read, cast<VectorType>(read.getType()), elements);
+    return success();
+  }
+
+  /// A TF32 product, 16 x 8 by 8 x 8: mma.sync m16n8k8. The left operand is
+  /// in the accumulator layout, lane (g, t) holding columns 2t and 2t + 1,
+  /// which mma.sync takes as its columns t and t + 4; the right operand's
+  /// rows 2t and 2t + 1 (distributeTF32Read) go in as its rows t and t + 4,
+  /// so that the pairs meet and the sum over k is the product's.
+  LogicalResult distributeTF32Contract(vector::ContractionOp contract) {
+    Location loc = contract.getLoc();
+    Value lhs = contract.getLhs(), rhs = contract.getRhs();
+    if (cast<VectorType>(lhs.getType()).getShape() != ArrayRef<int64_t>{2, 2} ||
+        cast<VectorType>(rhs.getType()).getShape() != ArrayRef<int64_t>{2, 1})
+      return contract.emitOpError()
+             << "multiplies f32 tiles other than 16 x 8 by 8 x 8";
+    Type f32 = rewriter.getF32Type();
+    auto element = [&](Value vector, int64_t i, int64_t j) -> Value {
+      return vector::ExtractOp::create(rewriter, loc, vector,
+                                       ArrayRef<int64_t>{i, j});
+    };
+    Value a = vector::FromElementsOp::create(
+        rewriter, loc, VectorType::get({4, 1}, f32),
+        ValueRange{element(lhs, 0, 0), element(lhs, 1, 0), element(lhs, 0, 1),
+                   element(lhs, 1, 1)});
+    auto mma = nvgpu::MmaSyncOp::create(
+        rewriter, loc, a, rhs, contract.getAcc(), ArrayRef<int64_t>{16, 8, 8});
+    mma.setTf32Enabled(true);
+    rewriter.replaceOp(contract, mma.getRes());
+    return success();
+  }
+
   LogicalResult distributeContract(vector::ContractionOp contract) {
     Location loc = contract.getLoc();
     MLIRContext *context = rewriter.getContext();
@@ -226,6 +305,8 @@ struct FragmentDistribution {
     rewriter.setInsertionPoint(contract);
     if (isSuffixOnes(contract.getRhs()))
       return distributeSuffixSum(contract);
+    if (getElementTypeOrSelf(contract.getLhs()).isF32())
+      return distributeTF32Contract(contract);
     Value lhs = contract.getLhs(), rhs = contract.getRhs();
     Value product;
     if (bf16)
@@ -246,6 +327,7 @@ struct FragmentDistribution {
     DenseElementsAttr ones;
     auto type = dyn_cast<VectorType>(value.getType());
     if (!type || type.getShape() != ArrayRef<int64_t>{8, 8} ||
+        !type.getElementType().isF32() ||
         !matchPattern(value, m_Constant(&ones)))
       return false;
     SmallVector<APFloat> values(ones.getValues<APFloat>());
@@ -490,8 +572,10 @@ FailureOr<bool> infini::distributeMmaFragments(IRRewriter &rewriter,
     region.walk([&](Operation *op) {
       if (op == region.getOperation())
         return;
+      // (The triangle of ones stays whole: its products become scans.)
       for (Value result : op->getResults())
-        if (laneType(result.getType()))
+        if (laneType(result.getType()) &&
+            !FragmentDistribution::isSuffixOnes(result))
           whole.insert(result);
     });
   }
@@ -526,7 +610,8 @@ FailureOr<bool> infini::distributeMmaFragments(IRRewriter &rewriter,
   // copies where they are used.
   auto localize = [&](OpOperand &operand) -> LogicalResult {
     Value value = operand.get();
-    if (whole.contains(value) || !laneType(value.getType()))
+    if (whole.contains(value) || !laneType(value.getType()) ||
+        FragmentDistribution::isSuffixOnes(value))
       return success();
     auto constant = value.getDefiningOp<arith::ConstantOp>();
     if (!constant)

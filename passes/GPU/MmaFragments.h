@@ -21,7 +21,10 @@ namespace infini {
 ///     the lane's part being tile row g + 8 i, columns 2 t and 2 t + 1;
 ///   - 16 x 16 tiles (left operands): vector<4x2>, rows g, g + 8, g, g + 8
 ///     and columns 2 t (+1), then 8 + 2 t (+1);
-///   - 16-element row vectors: vector<2>, rows g and g + 8.
+///   - 16-element row vectors: vector<2>, rows g and g + 8;
+///   - of f32 tiles (TF32 parts, m16n8k8 products), 16 x 8 left operands
+///     take the accumulators' layout and 8 x 8 right operands are
+///     vector<2x1>, rows 2 t and 2 t + 1 of column g.
 /// Operand tiles are read by ldmatrix, products are mma.sync, a reduction
 /// over a tile's columns is the lane's pair and two xor shuffles among the
 /// four lanes of a row. Returns whether the kernel had such regions; fails,

@@ -459,9 +459,7 @@ static bool splitsTF32(Type mmaType) { return mmaType && mmaType.isF32(); }
 /// The reduction depth of one tensor-core product of `mmaType` operands.
 static int64_t mmaDepth(Type mmaType) { return splitsTF32(mmaType) ? 8 : 16; }
 
-/// `value` (f32, or a vector of f32) rounded to TF32, to nearest with ties
-/// away from zero as cvt.rna.tf32.f32 does, by integer operations on its
-/// bits, so that the host emulation rounds exactly as the GPU.
+/// `value` rounded to TF32 (see splitTF32).
 static Value roundToTF32(OpBuilder &builder, Location loc, Value value) {
   Type type = value.getType();
   Type bitsType = builder.getI32Type();
@@ -481,6 +479,13 @@ static Value roundToTF32(OpBuilder &builder, Location loc, Value value) {
   return arith::BitcastOp::create(builder, loc, type, bits);
 }
 
+std::pair<Value, Value> infini::splitTF32(OpBuilder &builder, Location loc,
+                                          Value value) {
+  Value high = roundToTF32(builder, loc, value);
+  return {high, roundToTF32(builder, loc,
+                            arith::SubFOp::create(builder, loc, value, high))};
+}
+
 /// Stores `value`, of the staged tiles' element type, at `ij` into
 /// `tiles`: the one tile, or with TF32 parts its hi and lo tiles.
 static void storeStaged(OpBuilder &builder, Location loc, Value value,
@@ -489,9 +494,7 @@ static void storeStaged(OpBuilder &builder, Location loc, Value value,
     storeElements(builder, loc, value, tiles[0], ij);
     return;
   }
-  Value high = roundToTF32(builder, loc, value);
-  Value low = roundToTF32(builder, loc,
-                          arith::SubFOp::create(builder, loc, value, high));
+  auto [high, low] = infini::splitTF32(builder, loc, value);
   storeElements(builder, loc, high, tiles[0], ij);
   storeElements(builder, loc, low, tiles[1], ij);
 }

@@ -1,13 +1,44 @@
 // RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-flash-attention{tensor-cores=f16 warps=2}),canonicalize)' -split-input-file -verify-diagnostics | FileCheck %s
 // RUN: not infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-flash-attention{tensor-cores=f32}))' -split-input-file 2>&1 | FileCheck %s --check-prefix=OPTION
+// RUN: infini-opt %s --pass-pipeline='builtin.module(func.func(infini-gpu-flash-attention{tensor-cores=tf32x3 warps=2}),canonicalize)' -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=TF32
 
-// OPTION: infini-gpu-flash-attention: tensor-cores must be f16 or bf16, not 'f32'
+// OPTION: infini-gpu-flash-attention: tensor-cores must be f16, bf16 or tf32x3, not 'f32'
 
 // Attention without a bias becomes memref code: one block per (batch, head,
 // query tile of 16 rows per warp); the block stages Q once and each 64-key
 // tile of K and V in 16-bit shared tiles padded by 8 columns, and each warp
 // carries its output tiles, row maxima and row sums in whole-warp vectors
 // through the key walk, which ends at the query tile's last row.
+// With tensor-cores=tf32x3 the tiles are f32: Q one tile (split into TF32
+// parts as each warp reads it), K and V two each (their parts, staged by
+// integer rounding; V's rows padded by 4), each 16 x 8 by 8 x 8 product
+// three contractions (lo by hi, hi by lo, hi by hi), and the probabilities
+// split in the registers.
+// TF32-LABEL: func.func @attention
+// TF32: %[[QTILE:.+]] = memref.alloc() : memref<32x40xf32>
+// TF32: %[[KHI:.+]] = memref.alloc() : memref<64x40xf32>
+// TF32: %[[KLO:.+]] = memref.alloc() : memref<64x40xf32>
+// TF32: %[[VHI:.+]] = memref.alloc() : memref<64x36xf32>
+// TF32: %[[VLO:.+]] = memref.alloc() : memref<64x36xf32>
+// TF32-NOT: memref.alloc()
+// TF32: vector.store %{{.+}}, %[[QTILE]]
+// TF32: arith.andi
+// TF32: vector.store %{{.+}}, %[[KHI]]
+// TF32: vector.store %{{.+}}, %[[KLO]]
+// TF32: vector.store %{{.+}}, %[[VHI]]
+// TF32: vector.store %{{.+}}, %[[VLO]]
+// TF32: %[[QF:.+]] = vector.transfer_read %[[QTILE]]{{.+}} : memref<32x40xf32>, vector<16x8xf32>
+// TF32: arith.bitcast %[[QF]] : vector<16x8xf32> to vector<16x8xi32>
+// TF32: %[[KH:.+]] = vector.transfer_read %[[KHI]]{{.+}} : memref<64x40xf32>, vector<8x8xf32>
+// TF32: %[[KL:.+]] = vector.transfer_read %[[KLO]]{{.+}} : memref<64x40xf32>, vector<8x8xf32>
+// TF32: %[[S0:.+]] = vector.contract {{.+}} %[[QLO:[^,]+]], %[[KH]], %{{.+}} : vector<16x8xf32>, vector<8x8xf32> into vector<16x8xf32>
+// TF32: %[[S1:.+]] = vector.contract {{.+}} %[[QHI:[^,]+]], %[[KL]], %[[S0]]
+// TF32: vector.contract {{.+}} %[[QHI]], %[[KH]], %[[S1]]
+// TF32: math.exp2
+// TF32: arith.andi %{{.+}} : vector<16x8xi32>
+// TF32: vector.transfer_read %[[VHI]]{{.+}} : memref<64x36xf32>, vector<8x8xf32>
+// TF32: vector.transfer_read %[[VLO]]{{.+}} : memref<64x36xf32>, vector<8x8xf32>
+// TF32-COUNT-3: vector.contract {{.+}} : vector<16x8xf32>, vector<8x8xf32> into vector<16x8xf32>
 // CHECK-LABEL: func.func @attention
 // CHECK-DAG: %[[Q:.+]] = bufferization.to_buffer %arg0 read_only : tensor<?x2x64x32xf32> to memref<?x2x64x32xf32, strided<[?, ?, ?, 1], offset: ?>>
 // CHECK-DAG: %[[K:.+]] = bufferization.to_buffer %arg1 read_only

@@ -262,3 +262,70 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// TF32 parts (tensor-cores=tf32x3): a 16 x 8 f32 left operand is read in
+// the accumulators' layout (8-byte pairs at rows g and g + 8, column 2 t),
+// an 8 x 8 right operand as rows 2 t and 2 t + 1 of column g (K n-major,
+// read transposed: the pair's two neighbours in row g; V k-major: two
+// rows), and each product is an m16n8k8 mma.sync marked tf32Enabled whose
+// left operand registers are the lane's elements (0,0), (1,0), (0,1),
+// (1,1): its columns t and t + 4 are the tile's 2 t and 2 t + 1, matched by
+// the right operand's rows. A split in the registers (the parts of a tile
+// read once) stays element-wise.
+// CHECK-LABEL: gpu.func @tf32
+// CHECK: %[[LANE:.+]] = gpu.lane_id
+// CHECK: %[[G:.+]] = arith.divui %[[LANE]], %c4
+// CHECK: %[[T:.+]] = arith.remui %[[LANE]], %c4
+// CHECK: %[[TWOT:.+]] = arith.muli %[[T]], %c2
+// CHECK: %[[QA:.+]] = vector.load %arg0[%[[G]], %[[TWOT]]] : memref<16x16xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK: %[[Q00:.+]] = vector.extract %[[QA]][0]
+// CHECK: %[[Q01:.+]] = vector.extract %[[QA]][1]
+// CHECK: %[[G8:.+]] = arith.addi %[[G]], %c8
+// CHECK: %[[QB:.+]] = vector.load %arg0[%[[G8]], %[[TWOT]]] : memref<16x16xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK: %[[Q10:.+]] = vector.extract %[[QB]][0]
+// CHECK: %[[Q11:.+]] = vector.extract %[[QB]][1]
+// CHECK: %[[K0:.+]] = memref.load %arg1[%[[G]], %[[TWOT]]] : memref<8x16xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[TWOT1:.+]] = arith.addi %[[TWOT]], %c1
+// CHECK: %[[K1:.+]] = memref.load %arg1[%[[G]], %[[TWOT1]]] : memref<8x16xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[K:.+]] = vector.from_elements %[[K0]], %[[K1]] : vector<2x1xf32>
+// CHECK: %[[A:.+]] = vector.from_elements %[[Q00]], %[[Q10]], %[[Q01]], %[[Q11]] : vector<4x1xf32>
+// CHECK: %[[S:.+]] = nvgpu.mma.sync(%[[A]], %[[K]], %{{.+}}) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK: arith.bitcast %[[S]] : vector<2x2xf32> to vector<2x2xi32>
+// CHECK: %[[V0:.+]] = memref.load %arg2[%[[TWOT]], %[[G]]] : memref<8x8xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[V1:.+]] = memref.load %arg2[%[[TWOT1]], %[[G]]] : memref<8x8xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[V:.+]] = vector.from_elements %[[V0]], %[[V1]] : vector<2x1xf32>
+// CHECK: nvgpu.mma.sync(%{{.+}}, %[[V]], %{{.+}}) {mmaShape = [16, 8, 8], tf32Enabled}
+// CHECK-NOT: vector.contract
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @tf32(%q: memref<16x16xf32, #gpu.address_space<workgroup>>,
+                   %k: memref<8x16xf32, #gpu.address_space<workgroup>>,
+                   %v: memref<8x8xf32, #gpu.address_space<workgroup>>,
+                   %out: memref<16x8xf32, #gpu.address_space<workgroup>>) kernel {
+      scf.execute_region no_inline {
+        %c0 = arith.constant 0 : index
+        %zero = arith.constant 0.0 : f32
+        %acc = arith.constant dense<0.0> : vector<16x8xf32>
+        %half = arith.constant dense<4096> : vector<16x8xi32>
+        %keep = arith.constant dense<-8192> : vector<16x8xi32>
+        %qa = vector.transfer_read %q[%c0, %c0], %zero {in_bounds = [true, true]} : memref<16x16xf32, #gpu.address_space<workgroup>>, vector<16x8xf32>
+        %kt = vector.transfer_read %k[%c0, %c0], %zero {in_bounds = [true, true], permutation_map = affine_map<(d0, d1) -> (d1, d0)>} : memref<8x16xf32, #gpu.address_space<workgroup>>, vector<8x8xf32>
+        %s = vector.contract {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qa, %kt, %acc : vector<16x8xf32>, vector<8x8xf32> into vector<16x8xf32>
+        %bits = arith.bitcast %s : vector<16x8xf32> to vector<16x8xi32>
+        %rounded = arith.addi %bits, %half : vector<16x8xi32>
+        %cleared = arith.andi %rounded, %keep : vector<16x8xi32>
+        %p = arith.bitcast %cleared : vector<16x8xi32> to vector<16x8xf32>
+        %vt = vector.transfer_read %v[%c0, %c0], %zero {in_bounds = [true, true]} : memref<8x8xf32, #gpu.address_space<workgroup>>, vector<8x8xf32>
+        %o = vector.contract {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x8xf32>, vector<8x8xf32> into vector<16x8xf32>
+        vector.transfer_write %o, %out[%c0, %c0] {in_bounds = [true, true]} : vector<16x8xf32>, memref<16x8xf32, #gpu.address_space<workgroup>>
+        scf.yield
+      } {infini.warp_level, infini.mma_fragments}
+      gpu.return
+    }
+  }
+}
