@@ -77,3 +77,6 @@ if _cuda_device_present():
 # backend without a GPU, and count their driver calls.
 config.substitutions.append(
     ("%fake_cuda_dir", os.path.join(config.infini_obj_root, "test", "fake-cuda")))
+config.substitutions.append(
+    ("%fake_cuda_no_graphs_dir",
+     os.path.join(config.infini_obj_root, "test", "fake-cuda-no-graphs")))

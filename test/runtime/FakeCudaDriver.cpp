@@ -10,7 +10,8 @@
 // counted, and the counts are written at exit to the file named by
 // INFINI_FAKE_CUDA_REPORT. Kernels launched through CUDA graphs count as
 // launches too, and a digest of the kernels' names in the order they ran
-// lets a test compare runs with and without graphs.
+// lets a test compare runs with and without graphs. Built with
+// INFINI_FAKE_CUDA_NO_GRAPHS it has no graph API, as drivers before 12.4.
 //
 //===----------------------------------------------------------------------===//
 
@@ -209,6 +210,7 @@ FAKE_CUDA_API CUresult cuLaunchKernel(void *function, unsigned gridX,
   device.run(function, sharedBytes);
   return kSuccess;
 }
+#ifndef INFINI_FAKE_CUDA_NO_GRAPHS
 // The pipeline's kernels take 8-byte parameters only (pointers and
 // indices), so that is every parameter's size here.
 FAKE_CUDA_API CUresult cuFuncGetParamInfo(void *function, size_t index,
@@ -300,6 +302,7 @@ FAKE_CUDA_API CUresult cuGraphDestroy(void *graph) {
   std::free(graph);
   return kSuccess;
 }
+#endif // INFINI_FAKE_CUDA_NO_GRAPHS
 FAKE_CUDA_API CUresult cuStreamCreate(void **stream, unsigned) {
   std::lock_guard<std::mutex> lock(device.mutex);
   *stream = std::malloc(1);
