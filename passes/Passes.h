@@ -84,6 +84,15 @@ inline bool hasNestedParallelLoop(mlir::scf::ParallelOp loop) {
 /// Threads of an NVIDIA warp, which the warp-level code assumes.
 inline constexpr int64_t kWarpSize = 32;
 
+/// Shared memory a GPU block may use at most, as dynamic shared memory the
+/// runtime opts its kernel into: within what sm_80 gives a block (163 KiB),
+/// and room for two such blocks per multiprocessor on sm_90 (227 KiB).
+/// Temporaries past it stay in global memory.
+inline constexpr int64_t kSharedMemoryBytes = 112 * 1024;
+/// Alignment of each buffer in dynamic shared memory (ldmatrix reads, and
+/// cp.async writes, 16-byte rows).
+inline constexpr int64_t kSharedBufferAlignment = 16;
+
 /// The indices into `operand` of `op` at the iteration point `point` (one
 /// value per loop of `op`, whose maps are projected permutations).
 llvm::SmallVector<mlir::Value>

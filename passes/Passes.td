@@ -376,12 +376,16 @@ def GPUFlashAttention
     that stage 2 takes as it is.
 
     One GPU block (an `scf.parallel` iteration, kernel kind `attention`) per
-    (batch, head, query tile of 16 rows per warp). A warp-level loop gives
-    each warp its 16 query rows: the block stages the Q tile once and each
-    64-key tile of K and V, rounded to 16 bits, into padded shared-memory
-    tiles (16 coalesced bytes per thread and step; rows past the segment
-    zero), and each warp then takes the key tile in an
-    `infini.mma_fragments` region of whole-warp vector code:
+    (batch, head, query tile of 16 rows per warp). Q (times the scale
+    below), K and V are first rounded to 16 bits by element-wise
+    `linalg.generic`s (which `infini-fuse-narrowing` folds into RoPE's), so
+    that the kernel reads half the bytes and copies them to shared memory
+    as they are (cp.async, `infini-gpu-async-copies`). A warp-level loop
+    gives each warp its 16 query rows: the block stages the Q tile once and
+    each 64-key tile of K and V into padded shared-memory tiles (16
+    coalesced bytes per thread and step; rows past the segment zero), and
+    each warp then takes the key tile in an `infini.mma_fragments` region
+    of whole-warp vector code:
 
     - scores `S = Q K^T log2(e) / sqrt(Dh)` (the logits in base 2) as
       16 x 8 f32 tiles of 16x8x16 `vector.contract`s, K's tile read
@@ -400,8 +404,13 @@ def GPUFlashAttention
     `infini-gpu-warp-mma`); a warp whose rows all precede a key tile skips
     it, and the key walk ends at the tile's last row. A last region writes
     `O / l` from the registers to the output. No scores, probabilities or
-    output tiles pass through shared memory: per key tile the block meets
-    at two barriers.
+    output tiles pass through shared memory. Where shared memory allows
+    (up to 112 KiB a block), K and V have two tiles each: the first key
+    tile is staged before the loop, and each tile's region follows the
+    staging of the next tile into the other buffer with no barrier between
+    them (the two touch different buffers), so that the copies fly while
+    the warps compute, and the block meets at one barrier per key tile;
+    otherwise at two.
 
     With CoPE the block also stages `E` (`[Dh, P]`) once, and a first
     region writes each warp's `z = q E` (a product of its Q fragments with
@@ -418,8 +427,10 @@ def GPUFlashAttention
     table with `vector.gather` and is added to the base-2 scores times
     `log2(e)`.
 
-    With `tensor-cores=tf32x3` the tiles stay f32 and every product is
-    made of TF32 parts (see `infini-gpu-tile-contractions`): K and V are
+    With `tensor-cores=tf32x3` Q, K and V stay f32 in global memory, each
+    block scales and splits them as it stages them, K and V have one tile
+    each, and every product is made of TF32 parts (see
+    `infini-gpu-tile-contractions`): K and V are
     staged as two tiles each, hi and lo (V's rows padded by 4 elements, the
     right operands being read a row apart), Q as one tile whose parts each
     warp splits as it reads it, and E is read from global memory and split
@@ -438,10 +449,51 @@ def GPUFlashAttention
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
-    "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
-    "mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
-    "mlir::vector::VectorDialect"
+    "mlir::linalg::LinalgDialect", "mlir::math::MathDialect",
+    "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect", "mlir::vector::VectorDialect"
   ];
+}
+
+def FuseNarrowing : Pass<"infini-fuse-narrowing", "mlir::func::FuncOp"> {
+  let summary = "Fold roundings to 16 bits into their element-wise producers";
+  let description = [{
+    Fuses each element-wise `linalg.generic` whose payload yields an
+    `arith.truncf` of its one input (a rounding, possibly of a scaled
+    value, such as the 16-bit copies of Q, K and V that
+    `infini-gpu-flash-attention` makes) into the element-wise generic that
+    produces that input for it alone, so that the producer writes the
+    rounded values directly: with RoPE, Q and K leave its kernel in 16 bits
+    and are never written in f32. GPU stage 1 runs it after the lowering to
+    linalg.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def GPUAsyncCopies : Pass<"infini-gpu-async-copies", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Copy staged tiles to shared memory with cp.async";
+  let description = [{
+    In each kernel, turns a `vector.store` into workgroup memory of a
+    vector of 4, 8 or 16 bytes that a `vector.load` from global memory
+    produced, unchanged or selected against zeros by a scalar condition,
+    with no write between the two, into an `nvgpu.device_async_copy`
+    (cp.async, `.cg` for 16 bytes; the condition becomes the copy's source
+    size, zero filling the rest): the copy takes no registers and the
+    thread goes on while it flies. The staging of 16-bit tiles is of this
+    form: K and V in the flash attention, the weights of tensor-core
+    products.
+
+    The phases of a block are separated by `gpu.barrier`s
+    (`infini-parallel-loops-to-gpu`), and a phase reads shared data only
+    past a barrier after it was written; so in a kernel with copies, every
+    barrier (and the return) is preceded by `cp.async.commit_group` and
+    `cp.async.wait_group 0`, which completes each thread's copies before
+    the block meets. A copy issued right after a barrier thus overlaps the
+    work up to the next one (the double-buffered key tiles of the flash
+    attention). Stage 3 of the GPU pipeline runs it.
+  }];
+  let dependentDialects = ["mlir::nvgpu::NVGPUDialect",
+                           "mlir::NVVM::NVVMDialect"];
 }
 
 def GPUTileContractions

@@ -198,9 +198,13 @@ void infini::buildGPUToLLVMPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
   // Warp-level vector contractions (tensor-core tiles) become ldmatrix and
   // mma.sync on each lane's fragments; kernels without them are unchanged.
-  addPasses(pm, "infini-verify-host-code,gpu.module(infini-gpu-warp-mma,"
-                "canonicalize,cse),convert-scf-to-cf,expand-strided-metadata,"
-                "lower-affine");
+  // Unconverted copies into shared memory become cp.async (sm_80 on).
+  addPasses(pm,
+            std::string("infini-verify-host-code,gpu.module(infini-gpu-"
+                        "warp-mma,") +
+                (options.chip == "sm_75" ? "" : "infini-gpu-async-copies,") +
+                "canonicalize,cse),convert-scf-to-cf,"
+                "expand-strided-metadata,lower-affine");
   addPasses(pm, "nvvm-attach-target{chip=" + options.chip +
                     " features=" + options.features +
                     " O=" + std::to_string(options.optLevel) + "}");
@@ -240,7 +244,8 @@ void infini::buildInfiniToGPULinalgPipeline(OpPassManager &pm,
   buildInfiniToLinalgPipeline(pm, linalgOptions);
   // (TF32 parts are split from f32 weights as they are staged.)
   if (options.tensorCores == "f16" || options.tensorCores == "bf16")
-    addPasses(pm, "infini-narrow-prepared-weights{element-type=" +
+    addPasses(pm, "func.func(infini-fuse-narrowing),"
+                  "infini-narrow-prepared-weights{element-type=" +
                       options.tensorCores.getValue() + "},canonicalize,cse");
 }
 

@@ -32,6 +32,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -78,9 +79,9 @@ struct FlashAttentionBuilder {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
   }
 
-  /// Stores `value` (f32) at `indices` into the operand tile `parts`:
-  /// rounded to 16 bits, as its TF32 parts into two tiles, or as it is into
-  /// one f32 tile (split as it is read).
+  /// Stores `value` (f32, or already 16-bit) at `indices` into the operand
+  /// tile `parts`: rounded to 16 bits, as its TF32 parts into two tiles, or
+  /// as it is into one f32 tile (split as it is read).
   void storeParts(Value value, ArrayRef<Value> parts, ValueRange indices) {
     if (splits() && parts.size() == 1) {
       vector::StoreOp::create(rewriter, loc, value, parts[0], indices);
@@ -89,16 +90,65 @@ struct FlashAttentionBuilder {
     if (!splits()) {
       auto narrowType =
           VectorType::get(cast<VectorType>(value.getType()).getShape(), half);
-      vector::StoreOp::create(
-          rewriter, loc,
-          arith::TruncFOp::create(rewriter, loc, narrowType, value), parts[0],
-          indices);
+      if (value.getType() != narrowType)
+        value = arith::TruncFOp::create(rewriter, loc, narrowType, value);
+      vector::StoreOp::create(rewriter, loc, value, parts[0], indices);
       return;
     }
     auto [high, low] = infini::splitTF32(rewriter, loc, value);
     vector::StoreOp::create(rewriter, loc, high, parts[0], indices);
     vector::StoreOp::create(rewriter, loc, low, parts[1], indices);
   }
+  /// `tensor` (f32) times `scale`, rounded to the 16-bit operand type: an
+  /// element-wise linalg.generic.
+  Value narrow(Value tensor, double scale) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    auto narrowType = RankedTensorType::get(type.getShape(), half);
+    SmallVector<Value> dynamicSizes;
+    for (auto [dim, size] : llvm::enumerate(type.getShape()))
+      if (ShapedType::isDynamic(size))
+        dynamicSizes.push_back(
+            tensor::DimOp::create(rewriter, loc, tensor, dim));
+    Value init =
+        tensor::EmptyOp::create(rewriter, loc, narrowType, dynamicSizes);
+    AffineMap identity = rewriter.getMultiDimIdentityMap(type.getRank());
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, narrowType, ValueRange{tensor}, ValueRange{init},
+        ArrayRef<AffineMap>{identity, identity},
+        SmallVector<utils::IteratorType>(type.getRank(),
+                                         utils::IteratorType::parallel),
+        [&](OpBuilder &builder, Location loc, ValueRange args) {
+          Value element = args[0];
+          if (scale != 1.0)
+            element = arith::MulFOp::create(
+                builder, loc, element,
+                arith::ConstantOp::create(builder, loc,
+                                          builder.getF32FloatAttr(scale)));
+          linalg::YieldOp::create(
+              builder, loc,
+              arith::TruncFOp::create(builder, loc, half, element).getResult());
+        });
+    return generic.getResult(0);
+  }
+
+  /// Bytes of shared memory a block of `queryRows` rows takes with
+  /// `buffers` key and value tiles of 16-bit operands (each buffer aligned
+  /// as infini-parallel-loops-to-gpu places it).
+  int64_t sharedBytes(int64_t queryRows, int64_t buffers) const {
+    int64_t elementBytes = half.getIntOrFloatBitWidth() / 8;
+    auto tileBytes = [&](int64_t rows, int64_t columns, int64_t bytes) {
+      return llvm::alignTo(rows * columns * bytes,
+                           infini::kSharedBufferAlignment);
+    };
+    int64_t rowBytes = headDim + kRowPadding;
+    int64_t total = tileBytes(queryRows, rowBytes, elementBytes) +
+                    2 * buffers * tileBytes(kKeyTile, rowBytes, elementBytes);
+    if (positions)
+      total += tileBytes(headDim, positions + kRowPadding, elementBytes) +
+               tileBytes(queryRows, positions, 4);
+    return total;
+  }
+
   /// An f32 vector constant of `shape` filled with `value`.
   Value splat(ArrayRef<int64_t> shape, double value) {
     return arith::ConstantOp::create(
@@ -118,44 +168,55 @@ struct FlashAttentionBuilder {
     return loop.getInductionVars()[0];
   }
 
-  /// A block phase over a `rows` x `columns` tile four elements at a time,
-  /// neighbouring iterations on neighbouring quads of a row; the insertion
-  /// point moves into its body. Returns the quad's row and first column.
-  std::pair<Value, Value> quadPhase(int64_t rows, int64_t columns) {
-    int64_t quads = columns / 4;
-    Value i = parallelLoop(rows * quads);
-    Value row = arith::DivUIOp::create(rewriter, loc, i, index(quads));
+  /// A block phase over a `rows` x `columns` tile `width` elements at a
+  /// time, neighbouring iterations on neighbouring vectors of a row; the
+  /// insertion point moves into its body. Returns the vector's row and first
+  /// column.
+  std::pair<Value, Value> vectorPhase(int64_t rows, int64_t columns,
+                                      int64_t width) {
+    int64_t vectors = columns / width;
+    Value i = parallelLoop(rows * vectors);
+    Value row = arith::DivUIOp::create(rewriter, loc, i, index(vectors));
     Value column = arith::MulIOp::create(
-        rewriter, loc, arith::RemUIOp::create(rewriter, loc, i, index(quads)),
-        index(4));
+        rewriter, loc, arith::RemUIOp::create(rewriter, loc, i, index(vectors)),
+        index(width));
     return {row, column};
   }
 
   /// A block phase that copies `rows` rows of each source (rank-4, at
-  /// (batch, head, row0)) into its shared tile's parts, times `scale`, four
-  /// elements per thread and step (16 coalesced bytes); rows past the
-  /// segment are zero.
+  /// (batch, head, row0); f32, or 16-bit) into its shared tile's parts,
+  /// times `scale`, 16 coalesced bytes per thread and step; rows past the
+  /// segment, and all rows where `rowsExist` is false, are zero. Each
+  /// thread loads a valid row (the last for those) and selects zeros, so
+  /// that a 16-bit copy is a load and a store of the same vector, which
+  /// infini-gpu-async-copies turns into a cp.async.
   void stageRows(ArrayRef<std::pair<Value, ArrayRef<Value>>> tiles, Value batch,
-                 Value head, Value row0, int64_t rows, double scale = 1.0) {
+                 Value head, Value row0, int64_t rows, double scale = 1.0,
+                 Value rowsExist = {}) {
     OpBuilder::InsertionGuard guard(rewriter);
-    auto [row, column] = quadPhase(rows, headDim);
+    Type sourceType = getElementTypeOrSelf(tiles.front().first.getType());
+    int64_t width = 16 / (sourceType.getIntOrFloatBitWidth() / 8);
+    auto [row, column] = vectorPhase(rows, headDim, width);
     Value sourceRow = arith::AddIOp::create(rewriter, loc, row0, row);
-    Value inSegment = arith::CmpIOp::create(
+    Value valid = arith::CmpIOp::create(
         rewriter, loc, arith::CmpIPredicate::ult, sourceRow, index(tokens));
-    auto quadType = VectorType::get({4}, f32);
+    if (rowsExist)
+      valid = arith::AndIOp::create(rewriter, loc, valid, rowsExist);
+    Value loadedRow =
+        arith::MinUIOp::create(rewriter, loc, sourceRow, index(tokens - 1));
+    auto vectorType = VectorType::get({width}, sourceType);
+    Value zeros = arith::ConstantOp::create(rewriter, loc,
+                                            rewriter.getZeroAttr(vectorType));
     for (auto [source, parts] : tiles) {
-      scf::IfOp load = ifElse(
-          inSegment, quadType,
-          [&]() -> SmallVector<Value> {
-            return {vector::LoadOp::create(
-                rewriter, loc, quadType, source,
-                ValueRange{batch, head, sourceRow, column})};
-          },
-          [&]() -> SmallVector<Value> { return {splat({4}, 0.0)}; });
-      Value quad = load.getResult(0);
+      Value loaded =
+          vector::LoadOp::create(rewriter, loc, vectorType, source,
+                                 ValueRange{batch, head, loadedRow, column});
+      Value staged =
+          arith::SelectOp::create(rewriter, loc, valid, loaded, zeros);
       if (scale != 1.0)
-        quad = arith::MulFOp::create(rewriter, loc, quad, splat({4}, scale));
-      storeParts(quad, parts, ValueRange{row, column});
+        staged =
+            arith::MulFOp::create(rewriter, loc, staged, splat({width}, scale));
+      storeParts(staged, parts, ValueRange{row, column});
     }
   }
 
@@ -498,7 +559,7 @@ struct FlashAttentionBuilder {
   void stageMatrix(Value source, ArrayRef<Value> parts, int64_t rows,
                    int64_t columns) {
     OpBuilder::InsertionGuard guard(rewriter);
-    auto [row, column] = quadPhase(rows, columns);
+    auto [row, column] = vectorPhase(rows, columns, 4);
     Value quad =
         vector::LoadOp::create(rewriter, loc, VectorType::get({4}, f32), source,
                                ValueRange{row, column});
@@ -539,17 +600,33 @@ struct FlashAttentionBuilder {
     auto type = op.getQuery().getType();
     int64_t heads = type.getDimSize(1);
     int64_t queryRows = kWarpRows * warps;
-    auto bufferType = MemRefType::get(
-        type.getShape(), f32,
-        StridedLayoutAttr::get(rewriter.getContext(), ShapedType::kDynamic,
-                               {ShapedType::kDynamic, ShapedType::kDynamic,
-                                ShapedType::kDynamic, 1}));
+    // The softmax scale goes into Q once, rather than into every score, and
+    // with it log2(e): exp(x / sqrt(Dh)) = 2^(x log2(e) / sqrt(Dh)).
+    double queryScale = M_LOG2E / std::sqrt(double(headDim));
+    // 16-bit operands are rounded once, by element-wise ops before the
+    // kernel (which infini-fuse-narrowing folds into their producers, RoPE
+    // for Q and K): each block then stages half the bytes, and copies them
+    // to shared memory unconverted (cp.async).
+    Value queryTensor = op.getQuery(), keyTensor = op.getKey(),
+          valueTensor = op.getValue();
+    double stagingScale = queryScale;
+    if (!splits()) {
+      queryTensor = narrow(queryTensor, queryScale);
+      keyTensor = narrow(keyTensor, 1.0);
+      valueTensor = narrow(valueTensor, 1.0);
+      stagingScale = 1.0;
+    }
     auto buffer = [&](Value tensor) -> Value {
+      auto bufferType = MemRefType::get(
+          type.getShape(), getElementTypeOrSelf(tensor.getType()),
+          StridedLayoutAttr::get(rewriter.getContext(), ShapedType::kDynamic,
+                                 {ShapedType::kDynamic, ShapedType::kDynamic,
+                                  ShapedType::kDynamic, 1}));
       return bufferization::ToBufferOp::create(rewriter, loc, bufferType,
                                                tensor, /*read_only=*/true);
     };
-    Value query = buffer(op.getQuery()), key = buffer(op.getKey()),
-          value = buffer(op.getValue());
+    Value query = buffer(queryTensor), key = buffer(keyTensor),
+          value = buffer(valueTensor);
     Value embedding;
     if (cope)
       embedding = bufferization::ToBufferOp::create(
@@ -596,10 +673,18 @@ struct FlashAttentionBuilder {
     // every key tile), and E is read from global memory where z = q E is
     // computed (once): two tiles each would take the kernel past the
     // shared memory a block gets.
+    // 16-bit key and value tiles are double-buffered where shared memory
+    // allows: while the warps work on one, the next is copied into the
+    // other, and a key tile takes one barrier rather than two.
+    bool doubleBuffered = !splits() && sharedBytes(queryRows, /*buffers=*/2) <=
+                                           infini::kSharedMemoryBytes;
     SmallVector<Value, 2> queryTile = sharedTile(queryRows, headDim, false,
-                                                 /*parts=*/false),
-                          keyTile = sharedTile(kKeyTile, headDim, false, true),
-                          valueTile = sharedTile(kKeyTile, headDim, true, true);
+                                                 /*parts=*/false);
+    SmallVector<SmallVector<Value, 2>, 2> keyTiles, valueTiles;
+    for (int buffers = doubleBuffered ? 2 : 1; buffers > 0; --buffers) {
+      keyTiles.push_back(sharedTile(kKeyTile, headDim, false, true));
+      valueTiles.push_back(sharedTile(kKeyTile, headDim, true, true));
+    }
     SmallVector<Value, 2> embeddingTile;
     Value table;
     if (cope) {
@@ -619,10 +704,8 @@ struct FlashAttentionBuilder {
     Value localRow =
         arith::MulIOp::create(rewriter, loc, warp, index(kWarpRows));
     Value warpRow = arith::AddIOp::create(rewriter, loc, query0, localRow);
-    // The softmax scale goes into Q once, rather than into every score, and
-    // with it log2(e): exp(x / sqrt(Dh)) = 2^(x log2(e) / sqrt(Dh)).
-    double queryScale = M_LOG2E / std::sqrt(double(headDim));
-    stageRows({{query, queryTile}}, batch, head, query0, queryRows, queryScale);
+    stageRows({{query, queryTile}}, batch, head, query0, queryRows,
+              stagingScale);
     if (cope) {
       if (!splits())
         stageMatrix(embedding, embeddingTile, headDim, positions);
@@ -645,40 +728,73 @@ struct FlashAttentionBuilder {
     init.push_back(splat({kWarpRows}, 0.0));
     if (cope)
       init.push_back(splat({kWarpRows}, 0.0));
+    // The key tile at walk offset `walked` (a multiple of kKeyTile): with
+    // CoPE counted from the last tile.
+    Value lastTile = arith::MulIOp::create(
+        rewriter, loc,
+        arith::DivUIOp::create(
+            rewriter, loc,
+            arith::SubIOp::create(rewriter, loc, keyEnd, index(1)),
+            index(kKeyTile)),
+        index(kKeyTile));
+    auto tileAt = [&](Value walked) -> Value {
+      if (!cope)
+        return walked;
+      return arith::SubIOp::create(rewriter, loc, lastTile, walked);
+    };
+    auto stageKeys = [&](int64_t buffer, Value walked, Value exists) {
+      stageRows({{key, keyTiles[buffer]}, {value, valueTiles[buffer]}}, batch,
+                head, tileAt(walked), kKeyTile, 1.0, exists);
+    };
+    // Double-buffered: the first tile before the loop, and each iteration
+    // walks two, staging the one after each while it is worked on.
+    int64_t buffers = keyTiles.size();
+    if (doubleBuffered)
+      stageKeys(0, index(0), Value());
     auto keyLoop = scf::ForOp::create(rewriter, loc, index(0), keyEnd,
-                                      index(kKeyTile), init);
+                                      index(kKeyTile * buffers), init);
     {
       OpBuilder::InsertionGuard loopGuard(rewriter);
       rewriter.setInsertionPointToEnd(keyLoop.getBody());
-      Value key0 = keyLoop.getInductionVar();
-      if (cope) {
-        Value lastTile = arith::MulIOp::create(
-            rewriter, loc,
-            arith::DivUIOp::create(
-                rewriter, loc,
-                arith::SubIOp::create(rewriter, loc, keyEnd, index(1)),
-                index(kKeyTile)),
-            index(kKeyTile));
-        key0 = arith::SubIOp::create(rewriter, loc, lastTile, key0);
+      SmallVector<Value> carried(keyLoop.getRegionIterArgs());
+      for (int64_t buffer = 0; buffer < buffers; ++buffer) {
+        Value walked = arith::AddIOp::create(
+            rewriter, loc, keyLoop.getInductionVar(), index(kKeyTile * buffer));
+        Value exists = arith::CmpIOp::create(
+            rewriter, loc, arith::CmpIPredicate::ult, walked, keyEnd);
+        if (doubleBuffered) {
+          Value next =
+              arith::AddIOp::create(rewriter, loc, walked, index(kKeyTile));
+          stageKeys(1 - buffer, next,
+                    arith::CmpIOp::create(rewriter, loc,
+                                          arith::CmpIPredicate::ult, next,
+                                          keyEnd));
+        } else {
+          stageKeys(buffer, walked, Value());
+        }
+        Value key0 = tileAt(walked);
+        scf::ExecuteRegionOp step =
+            fragmentRegion(TypeRange(ValueRange(carried)));
+        // Warps whose rows all precede the tile skip it, as do all past the
+        // last tile.
+        Value reaches = arith::AndIOp::create(
+            rewriter, loc, exists,
+            arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult,
+                                  key0,
+                                  arith::AddIOp::create(rewriter, loc, warpRow,
+                                                        index(kWarpRows))));
+        scf::IfOp ifReaches = ifElse(
+            reaches, TypeRange(ValueRange(carried)),
+            [&] {
+              return keyStep(carried, localRow, warpRow, key0, queryTile,
+                             keyTiles[buffer], valueTiles[buffer]);
+            },
+            [&] { return carried; });
+        scf::YieldOp::create(rewriter, loc, ifReaches.getResults());
+        rewriter.setInsertionPointAfter(step);
+        carried.assign(step.getResults().begin(), step.getResults().end());
       }
-      ValueRange carried = keyLoop.getRegionIterArgs();
-      stageRows({{key, keyTile}, {value, valueTile}}, batch, head, key0,
-                kKeyTile);
-      scf::ExecuteRegionOp step = fragmentRegion(carried.getTypes());
-      // Warps whose rows all precede the tile skip it.
-      Value reaches = arith::CmpIOp::create(
-          rewriter, loc, arith::CmpIPredicate::ult, key0,
-          arith::AddIOp::create(rewriter, loc, warpRow, index(kWarpRows)));
-      scf::IfOp ifReaches = ifElse(
-          reaches, carried.getTypes(),
-          [&] {
-            return keyStep(carried, localRow, warpRow, key0, queryTile, keyTile,
-                           valueTile);
-          },
-          [&] { return SmallVector<Value>(carried); });
-      scf::YieldOp::create(rewriter, loc, ifReaches.getResults());
-      rewriter.setInsertionPointAfter(step);
-      scf::YieldOp::create(rewriter, loc, step.getResults());
+      scf::YieldOp::create(rewriter, loc, carried);
     }
 
     // O / l, each warp its rows, straight from its registers.

@@ -551,15 +551,6 @@ static LogicalResult distribute(IRRewriter &rewriter, Block &block, Value tid,
 
 /// Static shared memory a block may use without opting in to more.
 static constexpr int64_t kStaticSharedMemoryBytes = 48 * 1024;
-/// Shared memory a block may use at most, as dynamic shared memory the
-/// runtime opts its kernel into: within what sm_80 gives a block (163 KiB),
-/// and room for two such blocks per multiprocessor on sm_90 (227 KiB). The
-/// flash attention with CoPE over 64 positions of 64-wide heads takes
-/// 52 KiB.
-static constexpr int64_t kSharedMemoryBytes = 112 * 1024;
-/// Alignment of each buffer in dynamic shared memory (ldmatrix reads
-/// 16-byte rows).
-static constexpr int64_t kSharedBufferAlignment = 16;
 
 /// The threads of `loop`'s cooperative blocks: one warp per iteration of a
 /// warp-level loop in its body that holds block phases (its warps carry
@@ -626,8 +617,10 @@ static LogicalResult launchCooperative(IRRewriter &rewriter,
   for (memref::AllocOp alloc : allocs) {
     MemRefType type = alloc.getType();
     int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
-    int64_t sharedOffset = llvm::alignTo(sharedBytes, kSharedBufferAlignment);
-    if (onlyAccessed(alloc) && sharedOffset + bytes <= kSharedMemoryBytes) {
+    int64_t sharedOffset =
+        llvm::alignTo(sharedBytes, infini::kSharedBufferAlignment);
+    if (onlyAccessed(alloc) &&
+        sharedOffset + bytes <= infini::kSharedMemoryBytes) {
       sharedOffsets.push_back(sharedOffset);
       sharedBytes = sharedOffset + bytes;
       shared.push_back(alloc);

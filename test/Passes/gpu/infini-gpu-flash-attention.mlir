@@ -6,9 +6,10 @@
 
 // Attention without a bias becomes memref code: one block per (batch, head,
 // query tile of 16 rows per warp); the block stages Q once and each 64-key
-// tile of K and V in 16-bit shared tiles padded by 8 columns, and each warp
-// carries its output tiles, row maxima and row sums in whole-warp vectors
-// through the key walk, which ends at the query tile's last row.
+// tile of K and V in 16-bit shared tiles padded by 8 columns (Q, K and V
+// rounded to 16 bits before the kernel; K and V double-buffered), and each
+// warp carries its output tiles, row maxima and row sums in whole-warp
+// vectors through the key walk, which ends at the query tile's last row.
 // With tensor-cores=tf32x3 the tiles are f32: Q one tile (split into TF32
 // parts as each warp reads it), K and V two each (their parts, staged by
 // integer rounding; V's rows padded by 4), each 16 x 8 by 8 x 8 product
@@ -40,35 +41,53 @@
 // TF32: vector.transfer_read %[[VLO]]{{.+}} : memref<64x36xf32>, vector<8x8xf32>
 // TF32-COUNT-3: vector.contract {{.+}} : vector<16x8xf32>, vector<8x8xf32> into vector<16x8xf32>
 // CHECK-LABEL: func.func @attention
-// CHECK-DAG: %[[Q:.+]] = bufferization.to_buffer %arg0 read_only : tensor<?x2x64x32xf32> to memref<?x2x64x32xf32, strided<[?, ?, ?, 1], offset: ?>>
-// CHECK-DAG: %[[K:.+]] = bufferization.to_buffer %arg1 read_only
-// CHECK-DAG: %[[V:.+]] = bufferization.to_buffer %arg2 read_only
-// CHECK-DAG: %[[SCALE:.+]] = arith.constant dense<0.25503{{[0-9]+}}> : vector<4xf32>
+// Q (times the softmax scale 1 / sqrt(32) and log2(e): the scores are in
+// base 2), K and V are rounded to f16 by element-wise generics first.
+// CHECK: %[[QH:.+]] = linalg.generic {{.+}} ins(%arg0 : tensor<?x2x64x32xf32>) outs(%{{.+}} : tensor<?x2x64x32xf16>)
+// CHECK: arith.mulf %{{.+}}, %[[SCALE:.+]] : f32
+// CHECK: arith.truncf %{{.+}} : f32 to f16
+// CHECK: %[[KH:.+]] = linalg.generic {{.+}} ins(%arg1 : tensor<?x2x64x32xf32>) outs(%{{.+}} : tensor<?x2x64x32xf16>)
+// CHECK-NOT: arith.mulf
+// CHECK: %[[VH:.+]] = linalg.generic {{.+}} ins(%arg2 : tensor<?x2x64x32xf32>) outs(%{{.+}} : tensor<?x2x64x32xf16>)
+// CHECK: %[[Q:.+]] = bufferization.to_buffer %[[QH]] read_only : tensor<?x2x64x32xf16> to memref<?x2x64x32xf16, strided<[?, ?, ?, 1], offset: ?>>
+// CHECK: %[[K:.+]] = bufferization.to_buffer %[[KH]] read_only
+// CHECK: %[[V:.+]] = bufferization.to_buffer %[[VH]] read_only
 // CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) : memref<?x2x64x32xf32>
 // CHECK: scf.parallel (%[[B:.+]], %[[H:.+]], %[[QT:.+]]) = (%c0, %c0, %c0) to (%{{.+}}, %c2, %c2)
+// Two buffers each of K and V.
 // CHECK: %[[QTILE:.+]] = memref.alloc() : memref<32x40xf16>
 // CHECK: %[[KTILE:.+]] = memref.alloc() : memref<64x40xf16>
 // CHECK: %[[VTILE:.+]] = memref.alloc() : memref<64x40xf16>
+// CHECK: %[[KTILE1:.+]] = memref.alloc() : memref<64x40xf16>
+// CHECK: %[[VTILE1:.+]] = memref.alloc() : memref<64x40xf16>
 // CHECK: scf.parallel (%[[W:.+]]) = (%c0) to (%c2)
-// Q staged: 4 elements per iteration, rows past the segment zero, times
-// the softmax scale 1 / sqrt(32) and log2(e) (the scores are in base 2).
+// Q staged: 8 elements (16 bytes) per iteration, loaded from a valid row
+// and zero past the segment, stored as they are.
+// CHECK: scf.parallel (%{{.+}}) = (%c0) to (%c128)
+// CHECK: %[[IN:.+]] = arith.cmpi ult, %{{.+}}, %c64 : index
+// CHECK: %[[ROW:.+]] = arith.minui %{{.+}}, %c63 : index
+// CHECK: %[[QV:.+]] = vector.load %[[Q]][%[[B]], %[[H]], %[[ROW]], %{{.+}}] {{.+}} vector<8xf16>
+// CHECK: %[[QS:.+]] = arith.select %[[IN]], %[[QV]], %{{.+}} : vector<8xf16>
+// CHECK: vector.store %[[QS]], %[[QTILE]]
+// The first key tile, K and V in one phase, before the walk.
 // CHECK: scf.parallel (%{{.+}}) = (%c0) to (%c256)
-// CHECK: vector.load %[[Q]]{{.+}} vector<4xf32>
-// CHECK: %[[SCALED:.+]] = arith.mulf %{{.+}}, %[[SCALE]] : vector<4xf32>
-// CHECK: arith.truncf %[[SCALED]] : vector<4xf32> to vector<4xf16>
-// CHECK: vector.store %{{.+}}, %[[QTILE]]
-// CHECK: scf.for %[[KEY0:.+]] = %c0 to %{{.+}} step %c64 iter_args({{.+}}) -> (vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16xf32>, vector<16xf32>)
-// K and V staged in one phase, as they are.
-// CHECK: scf.parallel (%{{.+}}) = (%c0) to (%c512)
 // CHECK: vector.load %[[K]]
-// CHECK-NOT: arith.mulf
 // CHECK: vector.store %{{.+}}, %[[KTILE]]
 // CHECK: vector.load %[[V]]
 // CHECK: vector.store %{{.+}}, %[[VTILE]]
+// Each iteration walks two key tiles; while the warps take one, the next
+// (where the walk has one) is staged into the other buffer.
+// CHECK: scf.for %[[WALK:.+]] = %c0 to %[[END:.+]] step %c128 iter_args({{.+}}) -> (vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: %[[NEXT:.+]] = arith.addi %[[WALK]], %c64
+// CHECK: %[[HASNEXT:.+]] = arith.cmpi ult, %[[NEXT]], %[[END]]
+// CHECK: scf.parallel
+// CHECK: arith.andi %{{.+}}, %[[HASNEXT]]
+// CHECK: vector.store %{{.+}}, %[[KTILE1]]
+// CHECK: vector.store %{{.+}}, %[[VTILE1]]
 // The warp's step: skipped where all its rows precede the key tile.
 // CHECK: scf.execute_region -> ({{.+}}) no_inline
 // CHECK: scf.if
-// CHECK: vector.transfer_read %[[QTILE]]{{.+}} : memref<32x40xf16>, vector<16x16xf16>
+// CHECK: vector.transfer_read %{{.+}} : memref<32x40xf16>, vector<16x16xf16>
 // CHECK: vector.transfer_read %[[KTILE]]{{.+}}permutation_map = #{{.+}}} : memref<64x40xf16>, vector<16x8xf16>
 // CHECK: vector.contract
 // Causal mask only on tiles that reach past the warp's first row.
@@ -86,6 +105,16 @@
 // CHECK: vector.transfer_read %[[VTILE]]{{.+}} : memref<64x40xf16>, vector<16x8xf16>
 // CHECK: vector.contract
 // CHECK: } {infini.mma_fragments, infini.warp_level}
+// Then the tile after it: the next staged into the first buffers, the
+// warp's step on the second ones.
+// CHECK: scf.parallel
+// CHECK: vector.store %{{.+}}, %[[KTILE]]
+// CHECK: vector.store %{{.+}}, %[[VTILE]]
+// CHECK: scf.execute_region
+// CHECK: vector.transfer_read %[[KTILE1]]
+// CHECK: vector.transfer_read %[[VTILE1]]
+// CHECK: } {infini.mma_fragments, infini.warp_level}
+// CHECK: scf.yield
 // O / l written from the registers, rows in the segment only.
 // CHECK: scf.execute_region no_inline
 // CHECK: scf.if
@@ -122,8 +151,8 @@ func.func @attention(%q: tensor<?x2x64x32xf32>, %k: tensor<?x2x64x32xf32>, %v: t
 // CHECK: vector.transfer_write %{{.+}}, %[[TABLE]]
 // CHECK: } {infini.mma_fragments, infini.warp_level}
 // CHECK: %[[FLAT:.+]] = memref.collapse_shape %[[TABLE]] {{\[\[}}0, 1]] : memref<32x16xf32> into memref<512xf32>
-// CHECK: scf.for %[[STEP:.+]] = %c0 to %[[END:.+]] step %c64 iter_args({{.+}}) -> (vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK: %[[LAST:.+]] = arith.subi %[[END]], %c1
+// CHECK: %[[LAST:.+]] = arith.subi %[[END:.+]], %c1
+// CHECK: scf.for %[[STEP:.+]] = %c0 to %[[END]] step %c128 iter_args({{.+}}) -> (vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: %[[KEY0:.+]] = arith.subi %{{.+}}, %[[STEP]]
 // CHECK: scf.execute_region -> ({{.+}}) no_inline
 // CHECK: vector.multi_reduction <add>
