@@ -531,6 +531,19 @@ def GPUTileContractions
     phases are nested parallel loops; the block's threads share them and
     meet at barriers in between.
 
+    Where the reduction is a static, even number of slices and shared
+    memory allows (112 KiB a block), the staged tiles are double-buffered:
+    slice 0 is staged before the slice loop, which takes two slices per
+    iteration, staging the slice after each into the other pair of tiles
+    in the same barrier interval as the products on the current pair (the
+    two phases touch different tiles, so no barrier separates them): one
+    barrier per slice instead of two, and copies that
+    `infini-gpu-async-copies` makes cp.async (tiles of the inputs' own
+    type: f32 ones on CUDA cores, 16-bit weights on tensor cores) fly
+    during the products. The last iteration stages one slice past the
+    reduction (zeros, from clamped addresses). TF32 parts, split as they
+    are staged, keep one pair of tiles.
+
     A zero `linalg.fill` of the output right before a product (nothing but
     ops free of memory effects in between) is erased, and the product's
     accumulators start from zero instead of from the output: every output

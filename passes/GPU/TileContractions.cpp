@@ -20,8 +20,8 @@
 // of their inputs in shared memory and compute on tensor cores: each warp
 // owns a grid of 16 x 8 tiles of the block's accumulators, carried in
 // registers across the reduction's slices, and updates them with
-// 16 x 8 x 16 `vector.contract`s (f32 accumulation), which stage 3's
-// infini-gpu-warp-mma turns into ldmatrix and mma.sync. With
+// 16 x 8 x 16 `vector.contract`s (f32 accumulation; WarpTiles.h), which
+// stage 3's infini-gpu-warp-mma turns into ldmatrix and mma.sync. With
 // `tensor-cores=tf32x3` the staged tiles stay f32, each value split into
 // two TF32 parts, and each product is three 16 x 8 x 8 contractions of the
 // parts (splitsTF32): f32 accuracy on tensor cores.
@@ -34,6 +34,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/GPU/FusedOperands.h"
+#include "passes/GPU/WarpTiles.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -50,6 +51,7 @@ namespace infini {
 } // namespace infini
 
 using namespace mlir;
+using namespace infini;
 using infini::FusedOperand;
 using infini::loadElements;
 using infini::vectorAlignment;
@@ -156,12 +158,6 @@ static linalg::FillOp zeroFillBefore(linalg::LinalgOp op) {
   return matchPattern(value, m_PosZeroFloat()) || matchPattern(value, m_Zero())
              ? fill
              : nullptr;
-}
-
-/// The zero of `type`, at the insertion point.
-static Value zeroOf(OpBuilder &builder, Location loc, Type type) {
-  return arith::ConstantOp::create(builder, loc,
-                                   cast<TypedAttr>(builder.getZeroAttr(type)));
 }
 
 /// With `fromZero`, the accumulators start from zero rather than from the
@@ -306,21 +302,6 @@ static Value applyPayload(OpBuilder &builder, linalg::LinalgOp op, Value a,
   return mapping.lookup(payload.getTerminator()->getOperand(0));
 }
 
-/// A parallel loop over `[0, upper)` at the insertion point, with the
-/// insertion point moved into its body; returns its induction variables.
-static SmallVector<Value> parallelLoop(IRRewriter &rewriter, Location loc,
-                                       ArrayRef<int64_t> upper) {
-  SmallVector<Value> lbs, ubs, steps;
-  for (int64_t bound : upper) {
-    lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
-    ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, bound));
-    steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, 1));
-  }
-  auto loop = scf::ParallelOp::create(rewriter, loc, lbs, ubs, steps);
-  rewriter.setInsertionPoint(loop.getBody()->getTerminator());
-  return loop.getInductionVars();
-}
-
 /// A parallel loop staging a `rows` x `columns` tile of `input`, whose rows
 /// are loop dimension `rowDim` of `op`; returns the (row, column) in the
 /// tile. Consecutive iterations (consecutive GPU
@@ -444,48 +425,6 @@ static void registerTilePhase(IRRewriter &rewriter, Location loc,
                               accTile, ValueRange{row, column});
 }
 
-/// The tensor-core instruction shape: m16 n8, k16 (mma.sync with 16-bit
-/// operands and f32 accumulators) or k8 (TF32 operands).
-static constexpr int64_t kMmaRows = 16, kMmaColumns = 8;
-
-/// Whether tensor-core products of `mmaType` are of f32 values in TF32
-/// parts (tensor-cores=tf32x3): x = hi + lo, hi being x rounded to TF32 (10
-/// fraction bits) and lo the rest, rounded too; a b is computed as
-/// a_lo b_hi + a_hi b_lo + a_hi b_hi, three mma.sync whose error, about
-/// 2^-22 of the terms, is an f32 product's, where one TF32 product errs by
-/// 2^-11 as f16 does.
-static bool splitsTF32(Type mmaType) { return mmaType && mmaType.isF32(); }
-
-/// The reduction depth of one tensor-core product of `mmaType` operands.
-static int64_t mmaDepth(Type mmaType) { return splitsTF32(mmaType) ? 8 : 16; }
-
-/// `value` rounded to TF32 (see splitTF32).
-static Value roundToTF32(OpBuilder &builder, Location loc, Value value) {
-  Type type = value.getType();
-  Type bitsType = builder.getI32Type();
-  if (auto vector = dyn_cast<VectorType>(type))
-    bitsType = VectorType::get(vector.getShape(), bitsType);
-  auto constant = [&](int32_t bits) -> Value {
-    TypedAttr attr = builder.getI32IntegerAttr(bits);
-    if (auto vector = dyn_cast<VectorType>(bitsType))
-      attr = DenseElementsAttr::get(vector, attr);
-    return arith::ConstantOp::create(builder, loc, attr);
-  };
-  Value bits = arith::BitcastOp::create(builder, loc, bitsType, value);
-  // Half of the last kept bit, carried into it; then the 13 dropped bits
-  // cleared.
-  bits = arith::AddIOp::create(builder, loc, bits, constant(1 << 12));
-  bits = arith::AndIOp::create(builder, loc, bits, constant(~0x1fff));
-  return arith::BitcastOp::create(builder, loc, type, bits);
-}
-
-std::pair<Value, Value> infini::splitTF32(OpBuilder &builder, Location loc,
-                                          Value value) {
-  Value high = roundToTF32(builder, loc, value);
-  return {high, roundToTF32(builder, loc,
-                            arith::SubFOp::create(builder, loc, value, high))};
-}
-
 /// Stores `value`, of the staged tiles' element type, at `ij` into
 /// `tiles`: the one tile, or with TF32 parts its hi and lo tiles.
 static void storeStaged(OpBuilder &builder, Location loc, Value value,
@@ -497,161 +436,6 @@ static void storeStaged(OpBuilder &builder, Location loc, Value value,
   auto [high, low] = infini::splitTF32(builder, loc, value);
   storeElements(builder, loc, high, tiles[0], ij);
   storeElements(builder, loc, low, tiles[1], ij);
-}
-
-namespace {
-/// How a `rows` x `columns` accumulator is cut into warp tiles: each warp
-/// tile is `tileRows` x `tileColumns` 16 x 8 tiles, and there are `down` x
-/// `across` warp tiles.
-struct WarpTiling {
-  int64_t tileRows, tileColumns, down, across;
-  int64_t count() const { return down * across; }
-};
-} // namespace
-
-/// The warp tiles of a `rows` x `columns` product shared by `warps` warps:
-/// as many 16 x 8 tiles each as keep every warp busy, in a block about twice
-/// as wide in tiles as tall (square in elements), so that each operand
-/// fragment a warp loads feeds several mma.sync instructions.
-static WarpTiling warpTileShape(int64_t rows, int64_t columns, int64_t warps) {
-  int64_t rowTiles = rows / kMmaRows, columnTiles = columns / kMmaColumns;
-  int64_t perWarp = std::max<int64_t>(1, rowTiles * columnTiles / warps);
-  int64_t r = 1, c = 1;
-  while (r * c * 2 <= perWarp) {
-    bool canWiden = columnTiles % (c * 2) == 0;
-    bool canDeepen = rowTiles % (r * 2) == 0;
-    if (canWiden && (c < 2 * r || !canDeepen))
-      c *= 2;
-    else if (canDeepen)
-      r *= 2;
-    else
-      break;
-  }
-  return {r, c, rowTiles / r, columnTiles / c};
-}
-
-namespace {
-/// A warp's part of the accumulators: a grid of 16 x 8 tiles whose first
-/// rows and columns are `rows` and `columns` (index values).
-struct WarpTile {
-  SmallVector<Value> rows, columns;
-};
-} // namespace
-
-/// A warp-level loop over the warp tiles of `tiling`, with the insertion
-/// point left in its body; returns its induction variables.
-static SmallVector<Value> warpTileLoop(IRRewriter &rewriter, Location loc,
-                                       const WarpTiling &tiling) {
-  SmallVector<Value> t =
-      parallelLoop(rewriter, loc, {tiling.down, tiling.across});
-  t[0].getParentBlock()->getParentOp()->setAttr(infini::kWarpLevelAttrName,
-                                                rewriter.getUnitAttr());
-  return t;
-}
-
-/// A warp-level `scf.execute_region` yielding `resultTypes`, whose body is
-/// at the insertion point, and the warp tile `t` (the warp-level loop's
-/// induction variables) of `tiling`, its indices
-/// computed by affine.apply inside the region, so that the distribution
-/// over lanes sees nothing else (see infini-gpu-warp-mma).
-static std::pair<scf::ExecuteRegionOp, WarpTile>
-warpRegion(IRRewriter &rewriter, Location loc, TypeRange resultTypes,
-           ArrayRef<Value> t, const WarpTiling &tiling) {
-  auto region = scf::ExecuteRegionOp::create(rewriter, loc, resultTypes);
-  region.setNoInline(true);
-  region->setAttr(infini::kWarpLevelAttrName, rewriter.getUnitAttr());
-  rewriter.setInsertionPointToStart(&region.getRegion().emplaceBlock());
-  AffineExpr tile = rewriter.getAffineDimExpr(0);
-  auto offset = [&](Value value, int64_t factor, int64_t plus) -> Value {
-    return affine::AffineApplyOp::create(
-        rewriter, loc, AffineMap::get(1, 0, tile * factor + plus), value);
-  };
-  WarpTile warpTile;
-  int64_t tileRows = tiling.tileRows, tileColumns = tiling.tileColumns;
-  for (int64_t i = 0; i < tileRows; ++i)
-    warpTile.rows.push_back(offset(t[0], tileRows * kMmaRows, i * kMmaRows));
-  for (int64_t j = 0; j < tileColumns; ++j)
-    warpTile.columns.push_back(
-        offset(t[1], tileColumns * kMmaColumns, j * kMmaColumns));
-  return {region, warpTile};
-}
-
-/// A 2-D `vector.transfer_read` of `shape` from `buffer` at (row, column).
-static Value readTile(OpBuilder &builder, Location loc, Value buffer,
-                      ArrayRef<int64_t> shape, Value row, Value column) {
-  Type type = getElementTypeOrSelf(buffer.getType());
-  return vector::TransferReadOp::create(
-      builder, loc, VectorType::get(shape, type), buffer,
-      ValueRange{row, column}, zeroOf(builder, loc, type),
-      ArrayRef<bool>{true, true});
-}
-
-/// Accumulates the product of `lhsTiles`' rows and `rhsTiles`' columns of
-/// `warpTile` over the `depth` of the staged slice into `accs` (one 16 x 8
-/// f32 vector per tile, row-major): a loop over 16-deep steps carrying the
-/// accumulators, each step one 16 x 16 read of the left operand per tile
-/// row, one 16 x 8 read of the right operand per tile column and one
-/// 16 x 8 x 16 vector.contract per tile, so that each fragment feeds
-/// several products. (A loop rather than unrolled steps keeps the code, and
-/// the host emulation's compile time, small; infini-gpu-warp-mma unrolls
-/// it.) With TF32 parts (hi and lo tiles of each operand) the steps are
-/// 8 deep and each tile takes three products, the small terms first.
-static void multiplyWarpTile(IRRewriter &rewriter, Location loc,
-                             const WarpTile &warpTile, int64_t depth,
-                             ArrayRef<Value> lhsTiles, ArrayRef<Value> rhsTiles,
-                             MutableArrayRef<Value> accs) {
-  AffineExpr m, n, k;
-  bindDims(rewriter.getContext(), m, n, k);
-  int64_t tileColumns = warpTile.columns.size();
-  auto index = [&](int64_t value) -> Value {
-    return arith::ConstantIndexOp::create(rewriter, loc, value);
-  };
-  int64_t step = mmaDepth(getElementTypeOrSelf(lhsTiles[0].getType()));
-  // Which parts of the left and right operands each product multiplies.
-  SmallVector<std::pair<int, int>> terms = {{0, 0}};
-  if (lhsTiles.size() == 2)
-    terms = {{1, 0}, {0, 1}, {0, 0}};
-  auto steps = scf::ForOp::create(
-      rewriter, loc, index(0), index(depth), index(step), accs,
-      [&](OpBuilder &builder, Location loc, Value offset, ValueRange carried) {
-        // a[i][part], b[j][part]: the operands' fragments.
-        SmallVector<SmallVector<Value, 2>> a, b;
-        SmallVector<Value> next(carried);
-        for (Value row : warpTile.rows)
-          a.push_back(llvm::map_to_vector<2>(lhsTiles, [&](Value tile) {
-            return readTile(builder, loc, tile, {kMmaRows, step}, row, offset);
-          }));
-        for (Value column : warpTile.columns)
-          b.push_back(llvm::map_to_vector<2>(rhsTiles, [&](Value tile) {
-            return readTile(builder, loc, tile, {step, kMmaColumns}, offset,
-                            column);
-          }));
-        for (auto [i, lhs] : llvm::enumerate(a))
-          for (auto [j, rhs] : llvm::enumerate(b))
-            for (auto [lhsPart, rhsPart] : terms) {
-              Value &acc = next[i * tileColumns + j];
-              acc = vector::ContractionOp::create(
-                  builder, loc, lhs[lhsPart], rhs[rhsPart], acc,
-                  {{m, k}, {k, n}, {m, n}},
-                  {vector::IteratorType::parallel,
-                   vector::IteratorType::parallel,
-                   vector::IteratorType::reduction});
-            }
-        scf::YieldOp::create(builder, loc, next);
-      });
-  llvm::copy(steps.getResults(), accs.begin());
-}
-
-/// Writes `accs`, the tiles of `warpTile`, to `buffer`.
-static void writeWarpTile(IRRewriter &rewriter, Location loc,
-                          const WarpTile &warpTile, ArrayRef<Value> accs,
-                          Value buffer) {
-  int64_t tileColumns = warpTile.columns.size();
-  for (auto [i, row] : llvm::enumerate(warpTile.rows))
-    for (auto [j, column] : llvm::enumerate(warpTile.columns))
-      vector::TransferWriteOp::create(rewriter, loc, accs[i * tileColumns + j],
-                                      buffer, ValueRange{row, column},
-                                      ArrayRef<bool>{true, true});
 }
 
 /// The phase of a slice on tensor cores with the accumulators in `accTile`:
@@ -700,15 +484,6 @@ static SmallVector<Value> allocateStaged(OpBuilder &builder, Location loc,
   return tiles;
 }
 
-/// Rewrites a large contraction into the shared-memory tiled form: one
-/// iteration of an outer parallel loop per `rows` x `columns` output tile
-/// (a GPU block after infini-parallel-loops-to-gpu), whose accumulators live
-/// in a shared tile; for each `depth`-deep slice of the reduction the block
-/// stages both inputs' slices in shared tiles (coalesced loads, zero past
-/// the end of the reduction, rounded to 16 bits for tensor cores), then
-/// updates the accumulators from them, per thread or per warp. Each phase
-/// is a nested parallel loop, which the cooperative launch spreads over the
-/// block's threads with barriers in between.
 /// Stages a slice of `input` into `tile` (the left operand's rows x depth,
 /// or the right operand's depth x columns), converted to the tile's element
 /// type and zero past the reduction's end. Each iteration moves
@@ -776,6 +551,24 @@ static void stageSlice(
   storeStaged(rewriter, loc, value, tiles, ij);
 }
 
+/// Bytes a shared tile (a static memref.alloc) takes, aligned as
+/// infini-parallel-loops-to-gpu places it.
+static int64_t sharedBytes(Value tile) {
+  auto type = cast<MemRefType>(tile.getType());
+  return llvm::alignTo(type.getNumElements() * type.getElementTypeBitWidth() /
+                           8,
+                       infini::kSharedBufferAlignment);
+}
+
+/// Rewrites a large contraction into the shared-memory tiled form: one
+/// iteration of an outer parallel loop per `rows` x `columns` output tile
+/// (a GPU block after infini-parallel-loops-to-gpu), whose accumulators live
+/// in a shared tile; for each `depth`-deep slice of the reduction the block
+/// stages both inputs' slices in shared tiles (coalesced loads, zero past
+/// the end of the reduction, rounded to 16 bits for tensor cores), then
+/// updates the accumulators from them, per thread or per warp. Each phase
+/// is a nested parallel loop, which the cooperative launch spreads over the
+/// block's threads with barriers in between.
 static void blockTileContraction(IRRewriter &rewriter,
                                  ArrayRef<linalg::LinalgOp> group,
                                  TileDims dims, const BlockTiling &tiling,
@@ -881,6 +674,30 @@ static void blockTileContraction(IRRewriter &rewriter,
   Value accTile = memref::AllocOp::create(
       rewriter, loc,
       MemRefType::get({tiling.rows, tiling.columns + padding(false)}, accType));
+  // Double-buffered where the reduction is a static, even number of
+  // slices and shared memory allows: slice 0 is staged before the loop, and
+  // each iteration takes two slices, staging the one after each into the
+  // other buffers while it is multiplied (no barrier between the two
+  // phases, which touch different buffers; see infini-gpu-async-copies).
+  // TF32 parts are split as they are staged, so they keep one buffer.
+  SmallVector<SmallVector<Value>, 2> lhsBuffers = {lhsTiles},
+                                     rhsBuffers = {rhsTiles};
+  std::optional<int64_t> staticDepth = getConstantIntValue(depthK);
+  int64_t stagedBytes = 0;
+  for (Value tile : llvm::concat<Value>(lhsTiles, rhsTiles))
+    stagedBytes += sharedBytes(tile);
+  bool doubleBuffered =
+      !splitsTF32(tiling.mmaType) && staticDepth &&
+      *staticDepth % (2 * tiling.depth) == 0 &&
+      2 * stagedBytes + sharedBytes(accTile) <= infini::kSharedMemoryBytes;
+  if (doubleBuffered) {
+    lhsBuffers.push_back(allocateStaged(rewriter, loc,
+                                        cast<MemRefType>(lhsTiles[0].getType()),
+                                        tiling.mmaType));
+    rhsBuffers.push_back(allocateStaged(rewriter, loc,
+                                        cast<MemRefType>(rhsTiles[0].getType()),
+                                        tiling.mmaType));
+  }
   Block *body = rewriter.getInsertionBlock();
   Block::iterator bodyPoint = rewriter.getInsertionPoint();
 
@@ -914,47 +731,67 @@ static void blockTileContraction(IRRewriter &rewriter,
     rewriter.setInsertionPoint(body, bodyPoint);
   }
 
+  // Stages both inputs' slices at `sliceBase` into buffer `buffer`; past
+  // the reduction's end they are zero.
+  auto stage = [&](int64_t buffer, Value sliceBase) {
+    OpBuilder::InsertPoint insertion = rewriter.saveInsertionPoint();
+    stageSlice(rewriter, loc, op, lhs, lhsReader, lhsBuffers[buffer],
+               /*isLhs=*/true, dims, tiling, point, rowBase, columnBase,
+               sliceBase, depthK);
+    rewriter.restoreInsertionPoint(insertion);
+    stageSlice(rewriter, loc, op, rhs, rhsReader, rhsBuffers[buffer],
+               /*isLhs=*/false, dims, tiling, point, rowBase, columnBase,
+               sliceBase, depthK);
+    rewriter.restoreInsertionPoint(insertion);
+  };
+  if (doubleBuffered)
+    stage(0, zero);
+
+  int64_t buffers = lhsBuffers.size();
   auto slices = scf::ForOp::create(rewriter, loc, zero, depthK,
-                                   index(tiling.depth), zeros);
+                                   index(tiling.depth * buffers), zeros);
   Block *sliceBody = slices.getBody();
   if (inRegisters) {
     rewriter.setInsertionPointToEnd(sliceBody);
     scf::YieldOp::create(rewriter, loc, slices.getRegionIterArgs());
   }
-  Value sliceBase = slices.getInductionVar();
-  // Stage both inputs' slices; past the reduction's end they are zero.
-  auto stage = [&](OpOperand *input, const FusedOperand &reader,
-                   ArrayRef<Value> tiles, bool isLhs) {
+  SmallVector<Value> accs(slices.getRegionIterArgs());
+  for (int64_t buffer = 0; buffer < buffers; ++buffer) {
     rewriter.setInsertionPoint(sliceBody->getTerminator());
-    stageSlice(rewriter, loc, op, input, reader, tiles, isLhs, dims, tiling,
-               point, rowBase, columnBase, sliceBase, depthK);
-  };
-  stage(lhs, lhsReader, lhsTiles, /*isLhs=*/true);
-  stage(rhs, rhsReader, rhsTiles, /*isLhs=*/false);
-
-  rewriter.setInsertionPoint(sliceBody->getTerminator());
+    Value sliceBase = arith::AddIOp::create(
+        rewriter, loc, slices.getInductionVar(), index(tiling.depth * buffer));
+    if (doubleBuffered)
+      stage(1 - buffer, arith::AddIOp::create(rewriter, loc, sliceBase,
+                                              index(tiling.depth)));
+    else
+      stage(buffer, sliceBase);
+    ArrayRef<Value> lhsSlice = lhsBuffers[buffer],
+                    rhsSlice = rhsBuffers[buffer];
+    if (inRegisters) {
+      // The warp's tiles, multiplied in a warp-level region from the
+      // slice's accumulators.
+      auto [region, warpTile] =
+          warpRegion(rewriter, loc, slices.getResultTypes(), warp, warpTiling);
+      multiplyWarpTile(rewriter, loc, warpTile, tiling.depth, lhsSlice,
+                       rhsSlice, accs);
+      scf::YieldOp::create(rewriter, loc, accs);
+      accs.assign(region.getResults().begin(), region.getResults().end());
+    } else if (tiling.mmaType) {
+      warpTilePhase(rewriter, loc, tiling, lhsSlice, rhsSlice, accTile);
+    } else {
+      registerTilePhase(rewriter, loc, op, tiling, lhsSlice[0], rhsSlice[0],
+                        accTile);
+    }
+  }
   if (inRegisters) {
-    // The warp's tiles, multiplied in a warp-level region from the slice's
-    // accumulators; after the last slice, written to `accTile`.
-    auto yield = cast<scf::YieldOp>(sliceBody->getTerminator());
-    auto [region, warpTile] =
-        warpRegion(rewriter, loc, slices.getResultTypes(), warp, warpTiling);
-    SmallVector<Value> accs(slices.getRegionIterArgs());
-    multiplyWarpTile(rewriter, loc, warpTile, tiling.depth, lhsTiles, rhsTiles,
-                     accs);
-    scf::YieldOp::create(rewriter, loc, accs);
-    yield->setOperands(region.getResults());
+    // After the last slice, the accumulators go to `accTile`.
+    sliceBody->getTerminator()->setOperands(accs);
     rewriter.setInsertionPointAfter(slices);
     auto [epilogue, outputTile] =
         warpRegion(rewriter, loc, {}, warp, warpTiling);
     writeWarpTile(rewriter, loc, outputTile,
                   SmallVector<Value>(slices.getResults()), accTile);
     scf::YieldOp::create(rewriter, loc);
-  } else if (tiling.mmaType) {
-    warpTilePhase(rewriter, loc, tiling, lhsTiles, rhsTiles, accTile);
-  } else {
-    registerTilePhase(rewriter, loc, op, tiling, lhsTiles[0], rhsTiles[0],
-                      accTile);
   }
 
   // The block's outputs inside the product's bounds (with registers, the

@@ -203,11 +203,9 @@ func.func @ragged(%a: memref<4x30x16xf32>, %b: memref<16x16xf32>, %c: memref<32x
 // tile transposed, one at a time).
 // CHECK-LABEL: func.func @transposed_weight
 // CHECK-SAME: (%[[X:[^:]+]]: memref<128x128xf32>, %[[W:[^:]+]]: memref<96x128xf32>
-// CHECK: scf.for
 // CHECK: scf.parallel (%[[R:.+]], %[[K:.+]]) = (%c0, %c0) to (%c64, %c16)
 // CHECK: vector.load %[[X]][%{{.+}}, %{{.+}}]
 // CHECK: scf.parallel (%[[N:.+]], %[[K2:.+]]) = (%c0, %c0) to (%c64, %c64)
-// CHECK: %[[WK:.+]] = arith.addi %{{.+}}, %[[K2]]
 // CHECK: memref.store %{{.+}}, %{{.+}}[%[[K2]], %[[N]]] : memref<64x72xf16>
 #x = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
@@ -312,5 +310,48 @@ func.func @dependent_products(%x: memref<128x128xf32>, %w: memref<128x128xf32>, 
   linalg.fill ins(%zero : f32) outs(%y : memref<128x128xf32>)
   linalg.matmul ins(%x, %h : memref<128x128xf32>, memref<128x128xf32>) outs(%y : memref<128x128xf32>)
   memref.copy %y, %out : memref<128x128xf32> to memref<128x128xf32>
+  return
+}
+
+// -----
+
+// A reduction of an even number of 64-deep slices (256: four) is
+// double-buffered: slice 0 is staged before the slice loop, which takes two
+// slices per iteration, each multiplied from one pair of tiles while the
+// next slice is staged into the other pair. One slice keeps single tiles.
+// CHECK-LABEL: func.func @double_buffered
+// CHECK: %[[A0:.+]] = memref.alloc() : memref<64x72xf16>
+// CHECK: %[[B0:.+]] = memref.alloc() : memref<64x72xf16>
+// CHECK: memref.alloc() : memref<64x72xf32>
+// CHECK: %[[A1:.+]] = memref.alloc() : memref<64x72xf16>
+// CHECK: %[[B1:.+]] = memref.alloc() : memref<64x72xf16>
+// CHECK: scf.parallel
+// CHECK: vector.store %{{.+}}, %[[A0]]
+// CHECK: vector.store %{{.+}}, %[[B0]]
+// CHECK: scf.for %[[S:.+]] = %c0 to %c256 step %c128 iter_args
+// CHECK: %[[NEXT:.+]] = arith.addi %[[S]], %c64
+// CHECK: vector.store %{{.+}}, %[[A1]]
+// CHECK: vector.store %{{.+}}, %[[B1]]
+// CHECK: scf.execute_region
+// CHECK: vector.transfer_read %[[A0]]
+// CHECK: vector.transfer_read %[[B0]]
+// CHECK: } {infini.warp_level}
+// CHECK: vector.store %{{.+}}, %[[A0]]
+// CHECK: vector.store %{{.+}}, %[[B0]]
+// CHECK: scf.execute_region
+// CHECK: vector.transfer_read %[[A1]]
+// CHECK: vector.transfer_read %[[B1]]
+// CHECK: } {infini.warp_level}
+// CHECK: scf.yield
+// CHECK-LABEL: func.func @single_slice
+// CHECK-COUNT-2: memref.alloc() : memref<64x72xf16>
+// CHECK-NOT: memref.alloc() : memref<64x72xf16>
+// CHECK: return
+func.func @double_buffered(%a: memref<128x256xf32>, %b: memref<256x64xf32>, %c: memref<128x64xf32>) {
+  linalg.matmul ins(%a, %b : memref<128x256xf32>, memref<256x64xf32>) outs(%c : memref<128x64xf32>)
+  return
+}
+func.func @single_slice(%a: memref<128x64xf32>, %b: memref<64x64xf32>, %c: memref<128x64xf32>) {
+  linalg.matmul ins(%a, %b : memref<128x64xf32>, memref<64x64xf32>) outs(%c : memref<128x64xf32>)
   return
 }
