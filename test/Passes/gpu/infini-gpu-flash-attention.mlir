@@ -170,6 +170,24 @@ func.func @cope(%q: tensor<?x2x64x32xf32>, %k: tensor<?x2x64x32xf32>, %v: tensor
 
 // -----
 
+// Where two buffers of K and V would take the block past its shared memory
+// (heads of 128 with CoPE over 128 positions: about 127 KiB), K and V keep
+// one tile each and the walk one key tile per iteration.
+// CHECK-LABEL: func.func @cope_single_buffer
+// CHECK: memref.alloc() : memref<32x136xf16>
+// CHECK-NEXT: memref.alloc() : memref<64x136xf16>
+// CHECK-NEXT: memref.alloc() : memref<64x136xf16>
+// CHECK-NEXT: memref.alloc() : memref<128x136xf16>
+// CHECK-NEXT: memref.alloc() : memref<32x128xf32>
+// CHECK: scf.for %{{.+}} = %c0 to %{{.+}} step %c64 iter_args
+func.func @cope_single_buffer(%q: tensor<?x1x64x128xf32>, %k: tensor<?x1x64x128xf32>, %v: tensor<?x1x64x128xf32>, %e: tensor<128x128xf32>) -> tensor<?x1x64x128xf32> {
+  %b = infini.cope %q, %k, %e : tensor<?x1x64x128xf32>, tensor<?x1x64x128xf32>, tensor<128x128xf32> -> tensor<?x1x64x64xf32>
+  %0 = infini.local_attention %q, %k, %v bias %b : tensor<?x1x64x128xf32>, tensor<?x1x64x64xf32>
+  return %0 : tensor<?x1x64x128xf32>
+}
+
+// -----
+
 // Another bias, CoPE with a number of positions that is no multiple of 8,
 // a head size or a number of tokens that is no multiple of 16 keep the
 // generic fused attention.
