@@ -1,13 +1,19 @@
-//===- NarrowPreparedWeights.cpp - 16-bit weights for tensor cores --------===//
+//===- NarrowPreparedWeights.cpp - 16-bit operands for tensor cores -------===//
 //
 // With tensor cores, the GPU pipeline rounds both operands of a large
 // matrix product to 16 bits as it stages them in shared memory. For the
 // weight operand that rounding gives the same values every segment, so
-// this pass does it once: the prepare function returns the 16-bit copy of
-// each prepared weight that only feeds matrix products, and the step reads
-// it in place of the f32 one. The device then holds and streams half the
-// bytes per weight, and the results are unchanged (rounding a value twice
-// to the same type is rounding it once).
+// infini-narrow-prepared-weights does it once: the prepare function returns
+// the 16-bit copy of each prepared weight that only feeds matrix products,
+// and the step reads it in place of the f32 one. The device then holds and
+// streams half the bytes per weight, and the results are unchanged
+// (rounding a value twice to the same type is rounding it once).
+//
+// infini-narrow-shared-operands does the same for an activation that
+// several projections read (the normalized hidden state that feeds Q, K
+// and V): rounded once where it is computed rather than by every block of
+// every product that stages it, it is written and read in half the bytes,
+// and staged without conversion (cp.async).
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +26,7 @@
 
 namespace infini {
 #define GEN_PASS_DEF_NARROWPREPAREDWEIGHTS
+#define GEN_PASS_DEF_NARROWSHAREDOPERANDS
 #include "passes/Passes.h.inc"
 } // namespace infini
 
@@ -38,14 +45,12 @@ static bool onlyFeedsContractions(Value value) {
          });
 }
 
-/// `value`, a static tensor, rounded element-wise to `type`.
+/// `value`, a ranked tensor, rounded element-wise to `type`.
 static Value roundTo(OpBuilder &builder, Location loc, Value value,
                      FloatType type) {
   auto tensorType = cast<RankedTensorType>(value.getType());
   Value init = lowering::emptyTensor(
-      builder, loc,
-      getAsIndexOpFoldResult(builder.getContext(), tensorType.getShape()),
-      type);
+      builder, loc, tensor::getMixedSizes(builder, loc, value), type);
   return lowering::buildElementwise(
       builder, loc, value, builder.getMultiDimIdentityMap(tensorType.getRank()),
       init,
@@ -75,6 +80,18 @@ static void widenInPayload(IRRewriter &rewriter, linalg::LinalgOp op,
   rewriter.replaceAllUsesExcept(argument, widened, widened);
 }
 
+/// The 16-bit type `name` names (f16 or bf16); null, with an error on
+/// `module`, otherwise.
+static FloatType parseNarrowType(ModuleOp module, StringRef name) {
+  if (name == "f16")
+    return Float16Type::get(module.getContext());
+  if (name == "bf16")
+    return BFloat16Type::get(module.getContext());
+  module.emitError() << "unsupported element-type '" << name
+                     << "'; expected f16 or bf16";
+  return {};
+}
+
 namespace {
 struct NarrowPreparedWeightsPass
     : public infini::impl::NarrowPreparedWeightsBase<
@@ -82,16 +99,9 @@ struct NarrowPreparedWeightsPass
   using Base::Base;
 
   void runOnOperation() override {
-    FloatType type;
-    if (elementType == "f16") {
-      type = Float16Type::get(&getContext());
-    } else if (elementType == "bf16") {
-      type = BFloat16Type::get(&getContext());
-    } else {
-      getOperation().emitError() << "unsupported element-type '" << elementType
-                                 << "'; expected f16 or bf16";
+    FloatType type = parseNarrowType(getOperation(), elementType);
+    if (!type)
       return signalPassFailure();
-    }
     SymbolTable symbols(getOperation());
     for (auto step : getOperation().getOps<func::FuncOp>()) {
       if (!isModelStep(step))
@@ -144,6 +154,65 @@ struct NarrowPreparedWeightsPass
     step.setFunctionType(FunctionType::get(
         &getContext(), step.getBody().front().getArgumentTypes(),
         step.getResultTypes()));
+  }
+};
+} // namespace
+
+/// Whether `use` is the input of a contraction on tensors whose other input
+/// is already of the 16-bit `type` (a projection over narrowed weights).
+static bool isProjectionInput(OpOperand &use, FloatType type) {
+  auto op = dyn_cast<linalg::LinalgOp>(use.getOwner());
+  if (!op || !op.hasPureTensorSemantics() || !op.isDpsInput(&use) ||
+      !linalg::isaContractionOpInterface(op) || op.getNumDpsInputs() != 2)
+    return false;
+  OpOperand *other = op.getDpsInputOperand(0) == &use
+                         ? op.getDpsInputOperand(1)
+                         : op.getDpsInputOperand(0);
+  return getElementTypeOrSelf(other->get().getType()) == type;
+}
+
+namespace {
+struct NarrowSharedOperandsPass
+    : public infini::impl::NarrowSharedOperandsBase<NarrowSharedOperandsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    FloatType type = parseNarrowType(getOperation(), elementType);
+    if (!type)
+      return signalPassFailure();
+    IRRewriter rewriter(&getContext());
+    for (auto step : getOperation().getOps<func::FuncOp>()) {
+      if (!isModelStep(step))
+        continue;
+      // f32 results of element-wise generics that two or more projections,
+      // and nothing else, read. (A product's input of its own is computed
+      // as it is staged instead; see infini-gpu-tile-contractions.)
+      SmallVector<Value> shared;
+      step.walk([&](linalg::GenericOp producer) {
+        if (producer->getNumResults() != 1 ||
+            producer.getNumParallelLoops() != producer.getNumLoops())
+          return;
+        Value result = producer->getResult(0);
+        if (getElementTypeOrSelf(result.getType()).isF32() &&
+            llvm::range_size(result.getUses()) >= 2 &&
+            onlyFeedsContractions(result) &&
+            llvm::all_of(result.getUses(), [&](OpOperand &use) {
+              return isProjectionInput(use, type);
+            }))
+          shared.push_back(result);
+      });
+      for (Value value : shared) {
+        SmallVector<std::pair<linalg::LinalgOp, unsigned>> uses;
+        for (OpOperand &use : value.getUses())
+          uses.push_back(
+              {cast<linalg::LinalgOp>(use.getOwner()), use.getOperandNumber()});
+        rewriter.setInsertionPointAfterValue(value);
+        Value rounded = roundTo(rewriter, value.getLoc(), value, type);
+        for (auto [op, operand] : uses) {
+          op->setOperand(operand, rounded);
+          widenInPayload(rewriter, op, operand);
+        }
+      }
+    }
   }
 };
 } // namespace

@@ -218,6 +218,38 @@ def NarrowPreparedWeights
                            "mlir::tensor::TensorDialect"];
 }
 
+def NarrowSharedOperands
+    : Pass<"infini-narrow-shared-operands", "mlir::ModuleOp"> {
+  let summary = "Round activations that several tensor-core products read to 16 bits once";
+  let description = [{
+    In each model step, rounds to `element-type` (f16 or bf16) the f32
+    result of an element-wise `linalg.generic` that two or more
+    contractions read, and nothing else, each contraction's other input
+    being of that type already (a projection over weights that
+    `infini-narrow-prepared-weights` rounded): the normalized hidden state
+    that a layer's Q, K and V projections read, and its gate and up
+    projections. Each contraction reads the rounded tensor instead,
+    generalized with an `arith.extf` of it in its payload, and
+    `infini-fuse-narrowing` then folds the rounding into the producer,
+    which writes 16 bits directly.
+
+    The GPU pipeline runs it with `tensor-cores=f16|bf16`, after
+    `infini-narrow-prepared-weights`. Those products rounded the input as
+    they staged it, every block again, so their results are unchanged;
+    now they stage both inputs without conversion, by `cp.async`
+    (`infini-gpu-async-copies`), and read half the bytes. A product's
+    input of its own stays f32: its element-wise producer is computed as
+    it is staged (`infini-gpu-tile-contractions`).
+  }];
+  let options = [
+    Option<"elementType", "element-type", "std::string", "\"f16\"",
+           "Type of the rounded activations: f16 or bf16">,
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def ApproximateMath : Pass<"infini-approximate-math", "mlir::func::FuncOp"> {
   let summary = "Replace f32 transcendentals with vectorizable polynomial approximations";
   let description = [{
@@ -464,8 +496,10 @@ def FuseNarrowing : Pass<"infini-fuse-narrowing", "mlir::func::FuncOp"> {
     `infini-gpu-flash-attention` makes) into the element-wise generic that
     produces that input for it alone, so that the producer writes the
     rounded values directly: with RoPE, Q and K leave its kernel in 16 bits
-    and are never written in f32. GPU stage 1 runs it after the lowering to
-    linalg.
+    and are never written in f32; with `infini-narrow-shared-operands`,
+    RMSNorm's scaling writes the projections' 16-bit input. `tensor.dim`s
+    of the producer's result read its init instead. GPU stage 1 runs it
+    after the lowering to linalg.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }

@@ -243,10 +243,15 @@ void infini::buildInfiniToGPULinalgPipeline(OpPassManager &pm,
   linalgOptions.fuseRope = false;
   buildInfiniToLinalgPipeline(pm, linalgOptions);
   // (TF32 parts are split from f32 weights as they are staged.)
-  if (options.tensorCores == "f16" || options.tensorCores == "bf16")
-    addPasses(pm, "func.func(infini-fuse-narrowing),"
-                  "infini-narrow-prepared-weights{element-type=" +
-                      options.tensorCores.getValue() + "},canonicalize,cse");
+  // 16-bit weights, activations that several products read rounded where
+  // they are computed, and the flash attention's Q, K and V rounded by
+  // RoPE's kernel.
+  if (options.tensorCores == "f16" || options.tensorCores == "bf16") {
+    std::string type = options.tensorCores.getValue();
+    addPasses(pm, "infini-narrow-prepared-weights{element-type=" + type +
+                      "},infini-narrow-shared-operands{element-type=" + type +
+                      "},func.func(infini-fuse-narrowing),canonicalize,cse");
+  }
 }
 
 void infini::buildInfiniToGPUPipeline(OpPassManager &pm,

@@ -4,7 +4,9 @@
 
 // A rounding to f16 (of a scaled value) folds into the element-wise
 // producer of its input, here one reading a neighbouring element as RoPE
-// does: one generic writes the f16 tensor, and no f32 tensor is made.
+// does: one generic writes the f16 tensor, and no f32 tensor is made. (The
+// rounding's size, read off the producer's result, is read off the
+// producer's init instead.)
 // CHECK-LABEL: func.func @fused
 // CHECK: %[[RESULT:.+]] = linalg.generic
 // CHECK-SAME: ins(%arg0 : tensor<?x8x32xf32>) outs(%{{.+}} : tensor<?x8x32xf16>)
@@ -32,7 +34,8 @@ func.func @fused(%x: tensor<?x8x32xf32>) -> tensor<?x8x32xf16> {
     %sum = arith.addf %in, %other : f32
     linalg.yield %sum : f32
   } -> tensor<?x8x32xf32>
-  %e16 = tensor.empty(%n) : tensor<?x8x32xf16>
+  %rows = tensor.dim %rotated, %c0 : tensor<?x8x32xf32>
+  %e16 = tensor.empty(%rows) : tensor<?x8x32xf16>
   %half = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]}
       ins(%rotated : tensor<?x8x32xf32>) outs(%e16 : tensor<?x8x32xf16>) {
   ^bb0(%in: f32, %out: f16):
