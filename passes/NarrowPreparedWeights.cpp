@@ -50,7 +50,7 @@ static Value roundTo(OpBuilder &builder, Location loc, Value value,
                      FloatType type) {
   auto tensorType = cast<RankedTensorType>(value.getType());
   Value init = lowering::emptyTensor(
-      builder, loc, tensor::getMixedSizes(builder, loc, value), type);
+      builder, loc, lowering::sizesOf(builder, loc, value), type);
   return lowering::buildElementwise(
       builder, loc, value, builder.getMultiDimIdentityMap(tensorType.getRank()),
       init,

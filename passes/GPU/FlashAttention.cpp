@@ -27,12 +27,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/InfiniOps.h"
+#include "passes/LowerToLinalg/LoweringUtils.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -99,36 +99,23 @@ struct FlashAttentionBuilder {
     vector::StoreOp::create(rewriter, loc, high, parts[0], indices);
     vector::StoreOp::create(rewriter, loc, low, parts[1], indices);
   }
+
   /// `tensor` (f32) times `scale`, rounded to the 16-bit operand type: an
   /// element-wise linalg.generic.
   Value narrow(Value tensor, double scale) {
-    auto type = cast<RankedTensorType>(tensor.getType());
-    auto narrowType = RankedTensorType::get(type.getShape(), half);
-    SmallVector<Value> dynamicSizes;
-    for (auto [dim, size] : llvm::enumerate(type.getShape()))
-      if (ShapedType::isDynamic(size))
-        dynamicSizes.push_back(
-            tensor::DimOp::create(rewriter, loc, tensor, dim));
-    Value init =
-        tensor::EmptyOp::create(rewriter, loc, narrowType, dynamicSizes);
-    AffineMap identity = rewriter.getMultiDimIdentityMap(type.getRank());
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, narrowType, ValueRange{tensor}, ValueRange{init},
-        ArrayRef<AffineMap>{identity, identity},
-        SmallVector<utils::IteratorType>(type.getRank(),
-                                         utils::IteratorType::parallel),
-        [&](OpBuilder &builder, Location loc, ValueRange args) {
+    Value init = infini::lowering::emptyTensor(
+        rewriter, loc, infini::lowering::sizesOf(rewriter, loc, tensor), half);
+    auto rank = cast<RankedTensorType>(tensor.getType()).getRank();
+    return infini::lowering::buildElementwise(
+        rewriter, loc, tensor, rewriter.getMultiDimIdentityMap(rank), init,
+        [&](OpBuilder &builder, Location loc, ValueRange args) -> Value {
           Value element = args[0];
           if (scale != 1.0)
             element = arith::MulFOp::create(
                 builder, loc, element,
-                arith::ConstantOp::create(builder, loc,
-                                          builder.getF32FloatAttr(scale)));
-          linalg::YieldOp::create(
-              builder, loc,
-              arith::TruncFOp::create(builder, loc, half, element).getResult());
+                infini::lowering::floatConstant(builder, loc, f32, scale));
+          return arith::TruncFOp::create(builder, loc, half, element);
         });
-    return generic.getResult(0);
   }
 
   /// Bytes of shared memory a block of `queryRows` rows takes with
