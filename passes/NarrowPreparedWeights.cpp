@@ -45,20 +45,6 @@ static bool onlyFeedsContractions(Value value) {
          });
 }
 
-/// `value`, a ranked tensor, rounded element-wise to `type`.
-static Value roundTo(OpBuilder &builder, Location loc, Value value,
-                     FloatType type) {
-  auto tensorType = cast<RankedTensorType>(value.getType());
-  Value init = lowering::emptyTensor(
-      builder, loc, lowering::sizesOf(builder, loc, value), type);
-  return lowering::buildElementwise(
-      builder, loc, value, builder.getMultiDimIdentityMap(tensorType.getRank()),
-      init,
-      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) -> Value {
-        return arith::TruncFOp::create(nested, nestedLoc, type, args[0]);
-      });
-}
-
 /// Makes `op`, a contraction, read the 16-bit operand `index`: named ops are
 /// generalized, then the operand's payload argument, now 16-bit, is widened
 /// back to its old type where the payload reads it.
@@ -136,8 +122,8 @@ struct NarrowPreparedWeightsPass
       // The prepare function returns the rounded copy...
       unsigned index = result->second;
       rewriter.setInsertionPoint(returnOp);
-      Value rounded = roundTo(rewriter, returnOp.getLoc(),
-                              returnOp.getOperand(index), type);
+      Value rounded = lowering::buildRounding(rewriter, returnOp.getLoc(),
+                                              returnOp.getOperand(index), type);
       returnOp.setOperand(index, rounded);
       resultTypes[index] = rounded.getType();
       // ...which the step's products read.
@@ -206,7 +192,8 @@ struct NarrowSharedOperandsPass
           uses.push_back(
               {cast<linalg::LinalgOp>(use.getOwner()), use.getOperandNumber()});
         rewriter.setInsertionPointAfterValue(value);
-        Value rounded = roundTo(rewriter, value.getLoc(), value, type);
+        Value rounded =
+            lowering::buildRounding(rewriter, value.getLoc(), value, type);
         for (auto [op, operand] : uses) {
           op->setOperand(operand, rounded);
           widenInPayload(rewriter, op, operand);

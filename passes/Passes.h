@@ -93,6 +93,14 @@ inline constexpr int64_t kSharedMemoryBytes = 112 * 1024;
 /// cp.async writes, 16-byte rows).
 inline constexpr int64_t kSharedBufferAlignment = 16;
 
+/// Bytes a static shared-memory buffer of `type` takes, aligned as
+/// infini-parallel-loops-to-gpu places it.
+inline int64_t sharedBufferBytes(mlir::MemRefType type) {
+  return llvm::alignTo(type.getNumElements() * type.getElementTypeBitWidth() /
+                           8,
+                       kSharedBufferAlignment);
+}
+
 /// The indices into `operand` of `op` at the iteration point `point` (one
 /// value per loop of `op`, whose maps are projected permutations).
 llvm::SmallVector<mlir::Value>

@@ -33,16 +33,9 @@ static bool isGlobalMemory(MemRefType type) {
   return gpuSpace && gpuSpace.getValue() == gpu::AddressSpace::Global;
 }
 
-/// Whether `value` is a constant vector of zeros.
+/// Whether `value` is a constant vector of zeros (what cp.async fills in).
 static bool isZeros(Value value) {
-  DenseElementsAttr constant;
-  if (!matchPattern(value, m_Constant(&constant)) || !constant.isSplat())
-    return false;
-  if (auto floats = dyn_cast<DenseFPElementsAttr>(constant))
-    return floats.getSplatValue<APFloat>().isPosZero();
-  if (auto integers = dyn_cast<DenseIntElementsAttr>(constant))
-    return integers.getSplatValue<APInt>().isZero();
-  return false;
+  return matchPattern(value, m_PosZeroFloat()) || matchPattern(value, m_Zero());
 }
 
 /// Whether nothing between `first` and `last`, in one block, writes memory.

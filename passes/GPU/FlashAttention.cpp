@@ -100,39 +100,32 @@ struct FlashAttentionBuilder {
     vector::StoreOp::create(rewriter, loc, low, parts[1], indices);
   }
 
-  /// `tensor` (f32) times `scale`, rounded to the 16-bit operand type: an
-  /// element-wise linalg.generic.
-  Value narrow(Value tensor, double scale) {
-    Value init = infini::lowering::emptyTensor(
-        rewriter, loc, infini::lowering::sizesOf(rewriter, loc, tensor), half);
-    auto rank = cast<RankedTensorType>(tensor.getType()).getRank();
-    return infini::lowering::buildElementwise(
-        rewriter, loc, tensor, rewriter.getMultiDimIdentityMap(rank), init,
-        [&](OpBuilder &builder, Location loc, ValueRange args) -> Value {
-          Value element = args[0];
-          if (scale != 1.0)
-            element = arith::MulFOp::create(
-                builder, loc, element,
-                infini::lowering::floatConstant(builder, loc, f32, scale));
-          return arith::TruncFOp::create(builder, loc, half, element);
-        });
+  /// The type of a shared operand tile (of one part) of `rows` x `columns`
+  /// elements. Rows are padded so that each lane's reads of a fragment fall
+  /// in distinct banks: ldmatrix's 16-byte rows (8 16-bit elements), pairs
+  /// of TF32 left operands and of K (8 f32), and TF32 right operands read
+  /// a row apart for pairs of rows (V: 4 f32).
+  MemRefType tileType(int64_t rows, int64_t columns, bool pairedRows) const {
+    int64_t padding = splits() && pairedRows ? 4 : kRowPadding;
+    return MemRefType::get({rows, columns + padding}, half);
+  }
+
+  /// The type of CoPE's table of the warps' z = q E.
+  MemRefType tableType(int64_t queryRows) const {
+    return MemRefType::get({queryRows, positions}, f32);
   }
 
   /// Bytes of shared memory a block of `queryRows` rows takes with
-  /// `buffers` key and value tiles of 16-bit operands (each buffer aligned
-  /// as infini-parallel-loops-to-gpu places it).
+  /// `buffers` key and value tiles of 16-bit operands.
   int64_t sharedBytes(int64_t queryRows, int64_t buffers) const {
-    int64_t elementBytes = half.getIntOrFloatBitWidth() / 8;
-    auto tileBytes = [&](int64_t rows, int64_t columns, int64_t bytes) {
-      return llvm::alignTo(rows * columns * bytes,
-                           infini::kSharedBufferAlignment);
-    };
-    int64_t rowBytes = headDim + kRowPadding;
-    int64_t total = tileBytes(queryRows, rowBytes, elementBytes) +
-                    2 * buffers * tileBytes(kKeyTile, rowBytes, elementBytes);
+    using infini::sharedBufferBytes;
+    int64_t total =
+        sharedBufferBytes(tileType(queryRows, headDim, false)) +
+        buffers * (sharedBufferBytes(tileType(kKeyTile, headDim, false)) +
+                   sharedBufferBytes(tileType(kKeyTile, headDim, true)));
     if (positions)
-      total += tileBytes(headDim, positions + kRowPadding, elementBytes) +
-               tileBytes(queryRows, positions, 4);
+      total += sharedBufferBytes(tileType(headDim, positions, false)) +
+               sharedBufferBytes(tableType(queryRows));
     return total;
   }
 
@@ -598,9 +591,12 @@ struct FlashAttentionBuilder {
           valueTensor = op.getValue();
     double stagingScale = queryScale;
     if (!splits()) {
-      queryTensor = narrow(queryTensor, queryScale);
-      keyTensor = narrow(keyTensor, 1.0);
-      valueTensor = narrow(valueTensor, 1.0);
+      queryTensor = infini::lowering::buildRounding(
+          rewriter, loc, queryTensor, cast<FloatType>(half), queryScale);
+      keyTensor = infini::lowering::buildRounding(rewriter, loc, keyTensor,
+                                                  cast<FloatType>(half));
+      valueTensor = infini::lowering::buildRounding(rewriter, loc, valueTensor,
+                                                    cast<FloatType>(half));
       stagingScale = 1.0;
     }
     auto buffer = [&](Value tensor) -> Value {
@@ -641,30 +637,25 @@ struct FlashAttentionBuilder {
           head = blocks.getInductionVars()[1];
     Value query0 = arith::MulIOp::create(
         rewriter, loc, blocks.getInductionVars()[2], index(queryRows));
-    // An operand tile in shared memory: one, or a tile per TF32 part. Rows
-    // are padded so that each lane's reads of a fragment fall in distinct
-    // banks: ldmatrix's 16-byte rows (8 16-bit elements), pairs of TF32
-    // left operands and of K (8 f32), and TF32 right operands read a row
-    // apart for pairs of rows (V: 4 f32).
+    // An operand tile in shared memory: one, or a tile per TF32 part.
     auto sharedTile = [&](int64_t rows, int64_t columns, bool pairedRows,
                           bool parts) -> SmallVector<Value, 2> {
-      int64_t padding = splits() && pairedRows ? 4 : kRowPadding;
-      auto type = MemRefType::get({rows, columns + padding}, half);
+      MemRefType type = tileType(rows, columns, pairedRows);
       SmallVector<Value, 2> tiles = {
           memref::AllocOp::create(rewriter, loc, type)};
       if (splits() && parts)
         tiles.push_back(memref::AllocOp::create(rewriter, loc, type));
       return tiles;
     };
-    // With TF32 parts Q is one f32 tile, split as each warp reads it (at
-    // every key tile), and E is read from global memory where z = q E is
-    // computed (once): two tiles each would take the kernel past the
-    // shared memory a block gets.
     // 16-bit key and value tiles are double-buffered where shared memory
     // allows: while the warps work on one, the next is copied into the
     // other, and a key tile takes one barrier rather than two.
     bool doubleBuffered = !splits() && sharedBytes(queryRows, /*buffers=*/2) <=
                                            infini::kSharedMemoryBytes;
+    // With TF32 parts Q is one f32 tile, split as each warp reads it (at
+    // every key tile), and E is read from global memory where z = q E is
+    // computed (once): two tiles each would take the kernel past the
+    // shared memory a block gets.
     SmallVector<Value, 2> queryTile = sharedTile(queryRows, headDim, false,
                                                  /*parts=*/false);
     SmallVector<SmallVector<Value, 2>, 2> keyTiles, valueTiles;
@@ -679,8 +670,7 @@ struct FlashAttentionBuilder {
         embeddingTile = {embedding};
       else
         embeddingTile = sharedTile(headDim, positions, false, true);
-      table = memref::AllocOp::create(
-          rewriter, loc, MemRefType::get({queryRows, positions}, f32));
+      table = memref::AllocOp::create(rewriter, loc, tableType(queryRows));
     }
 
     // One iteration per warp, whose fragments stay in its registers across
@@ -729,6 +719,11 @@ struct FlashAttentionBuilder {
         return walked;
       return arith::SubIOp::create(rewriter, loc, lastTile, walked);
     };
+    // Whether the walk has a tile at offset `walked`.
+    auto inWalk = [&](Value walked) -> Value {
+      return arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult,
+                                   walked, keyEnd);
+    };
     auto stageKeys = [&](int64_t buffer, Value walked, Value exists) {
       stageRows({{key, keyTiles[buffer]}, {value, valueTiles[buffer]}}, batch,
                 head, tileAt(walked), kKeyTile, 1.0, exists);
@@ -747,15 +742,11 @@ struct FlashAttentionBuilder {
       for (int64_t buffer = 0; buffer < buffers; ++buffer) {
         Value walked = arith::AddIOp::create(
             rewriter, loc, keyLoop.getInductionVar(), index(kKeyTile * buffer));
-        Value exists = arith::CmpIOp::create(
-            rewriter, loc, arith::CmpIPredicate::ult, walked, keyEnd);
+        Value exists = inWalk(walked);
         if (doubleBuffered) {
           Value next =
               arith::AddIOp::create(rewriter, loc, walked, index(kKeyTile));
-          stageKeys(1 - buffer, next,
-                    arith::CmpIOp::create(rewriter, loc,
-                                          arith::CmpIPredicate::ult, next,
-                                          keyEnd));
+          stageKeys(1 - buffer, next, inWalk(next));
         } else {
           stageKeys(buffer, walked, Value());
         }

@@ -45,18 +45,16 @@ struct FuseNarrowingPass
     for (linalg::GenericOp narrowing : narrowings) {
       OpOperand *input = narrowing.getDpsInputOperand(0);
       auto producer = input->get().getDefiningOp<linalg::GenericOp>();
+      if (!producer || producer->getNumResults() != 1)
+        continue;
       // Sizes read off the producer's result are its init's.
-      if (producer && producer->getNumResults() == 1)
-        for (OpOperand &use :
-             llvm::make_early_inc_range(input->get().getUses()))
-          if (isa<tensor::DimOp>(use.getOwner()))
-            rewriter.modifyOpInPlace(use.getOwner(), [&] {
-              use.set(producer.getDpsInitOperand(0)->get());
-            });
+      for (OpOperand &use : llvm::make_early_inc_range(input->get().getUses()))
+        if (isa<tensor::DimOp>(use.getOwner()))
+          rewriter.modifyOpInPlace(use.getOwner(), [&] {
+            use.set(producer.getDpsInitOperand(0)->get());
+          });
       // A producer with other users would have to write both tensors.
-      if (!producer || !input->get().hasOneUse() ||
-          producer->getNumResults() != 1 ||
-          !linalg::areElementwiseOpsFusable(input))
+      if (!input->get().hasOneUse() || !linalg::areElementwiseOpsFusable(input))
         continue;
       rewriter.setInsertionPoint(narrowing);
       FailureOr<linalg::ElementwiseOpFusionResult> fused =

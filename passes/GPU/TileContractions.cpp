@@ -551,15 +551,6 @@ static void stageSlice(
   storeStaged(rewriter, loc, value, tiles, ij);
 }
 
-/// Bytes a shared tile (a static memref.alloc) takes, aligned as
-/// infini-parallel-loops-to-gpu places it.
-static int64_t sharedBytes(Value tile) {
-  auto type = cast<MemRefType>(tile.getType());
-  return llvm::alignTo(type.getNumElements() * type.getElementTypeBitWidth() /
-                           8,
-                       infini::kSharedBufferAlignment);
-}
-
 /// Rewrites a large contraction into the shared-memory tiled form: one
 /// iteration of an outer parallel loop per `rows` x `columns` output tile
 /// (a GPU block after infini-parallel-loops-to-gpu), whose accumulators live
@@ -685,11 +676,13 @@ static void blockTileContraction(IRRewriter &rewriter,
   std::optional<int64_t> staticDepth = getConstantIntValue(depthK);
   int64_t stagedBytes = 0;
   for (Value tile : llvm::concat<Value>(lhsTiles, rhsTiles))
-    stagedBytes += sharedBytes(tile);
+    stagedBytes += sharedBufferBytes(cast<MemRefType>(tile.getType()));
   bool doubleBuffered =
       !splitsTF32(tiling.mmaType) && staticDepth &&
       *staticDepth % (2 * tiling.depth) == 0 &&
-      2 * stagedBytes + sharedBytes(accTile) <= infini::kSharedMemoryBytes;
+      2 * stagedBytes +
+              sharedBufferBytes(cast<MemRefType>(accTile.getType())) <=
+          kSharedMemoryBytes;
   if (doubleBuffered) {
     lhsBuffers.push_back(allocateStaged(rewriter, loc,
                                         cast<MemRefType>(lhsTiles[0].getType()),

@@ -64,6 +64,22 @@ Value buildElementwise(OpBuilder &b, Location loc, ValueRange inputs,
   return generic.getResult(0);
 }
 
+Value buildRounding(OpBuilder &b, Location loc, Value value, FloatType type,
+                    double scale) {
+  Value init = emptyTensor(b, loc, sizesOf(b, loc, value), type);
+  auto rank = cast<RankedTensorType>(value.getType()).getRank();
+  return buildElementwise(
+      b, loc, value, b.getMultiDimIdentityMap(rank), init,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) -> Value {
+        Value element = args[0];
+        if (scale != 1.0)
+          element = arith::MulFOp::create(
+              nested, nestedLoc, element,
+              floatConstant(nested, nestedLoc, element.getType(), scale));
+        return arith::TruncFOp::create(nested, nestedLoc, type, element);
+      });
+}
+
 Value buildFold(OpBuilder &b, Location loc, unsigned numLoops,
                 ValueRange inputs, ArrayRef<AffineMap> inputMaps, Value init,
                 AffineMap outputMap, BodyBuilder combine) {

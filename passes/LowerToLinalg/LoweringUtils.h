@@ -59,6 +59,12 @@ mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc,
                              llvm::ArrayRef<mlir::AffineMap> inputMaps,
                              mlir::Value init, BodyBuilder body);
 
+/// `value` (a ranked f32 tensor) times `scale`, rounded element-wise to
+/// `type`: a linalg.generic whose payload yields the `arith.truncf`.
+mlir::Value buildRounding(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value value, mlir::FloatType type,
+                          double scale = 1.0);
+
 /// A linalg.generic over `numLoops` loops that folds the loops not in
 /// `outputMap` into `init`: `combine` gets the input elements followed by
 /// the accumulator and returns the new accumulator.
